@@ -1,0 +1,112 @@
+"""Test sessions, one per backend.
+
+    nox                         # lint + every CPU backend (+ cupy / torch-cuda where a GPU exists)
+    nox -s tests-numpy          # one backend
+    nox -s tests-cupy           # on a CUDA machine (skips with a reason elsewhere)
+    nox --no-venv -s tests-cupy # inside an environment that already holds the packages
+
+Each session installs xpnet with the extras it needs into its own virtualenv.
+With ``--no-venv`` nothing is installed: the current interpreter must hold the
+packages, and ``src/`` is put first on PYTHONPATH so the checkout is what runs.
+Pass pip constraints through the environment (``PIP_CONSTRAINT=...``), as
+``.ci/run`` does to pick a CPU build of torch.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = [
+    "lint",
+    "tests-numpy",
+    "tests-array_api_strict",
+    "tests-torch",
+    "tests-jax",
+    "tests-cupy",
+    "tests-torch_cuda",
+]
+
+CUDA_EXTRA = os.environ.get("XPNET_CUDA_EXTRA", "cuda12")  # or cuda13
+EXTRAS = {
+    "numpy": "test",
+    "array_api_strict": "test",
+    "torch": "test,torch",
+    "jax": "test,jax",
+    "cupy": f"test,{CUDA_EXTRA}",
+    "torch_cuda": "test,torch",
+}
+
+
+def _passthrough(session: nox.Session) -> bool:
+    return session.venv_backend == "none"
+
+
+def _install(session: nox.Session, extras: str) -> dict[str, str]:
+    """Install xpnet[extras]; return the environment pytest should run with."""
+    if _passthrough(session):
+        path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+        return {"PYTHONPATH": path}
+    session.install("-e", f".[{extras}]")
+    return {}
+
+
+def _cuda_device() -> str | None:
+    """A one-line description of the CUDA device here, or None."""
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return "cupy sees a CUDA device"
+    except Exception:  # cupy missing or no driver: ask nvidia-smi
+        pass
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, check=False)
+        if out.returncode == 0 and "GPU" in out.stdout:
+            return out.stdout.splitlines()[0]
+    return None
+
+
+def _pytest(session: nox.Session, env: dict[str, str], *extra: str) -> None:
+    session.run("python", "-m", "pytest", *extra, *session.posargs, env=env)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    if not _passthrough(session):
+        session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+def _make_tests(backend: str):
+    def tests(session: nox.Session) -> None:
+        if backend in ("cupy", "torch_cuda"):
+            found = _cuda_device()
+            if found is None:
+                session.skip(f"tests-{backend}: no CUDA device here (nvidia-smi and CuPy see none)")
+            session.log(found)
+        env = _install(session, EXTRAS[backend])
+        if backend == "torch_cuda":
+            _pytest(session, {**env, "XPNET_BACKEND": "torch", "XPNET_DEVICE": "cuda"})
+        elif backend == "array_api_strict":
+            _pytest(session, {**env, "XPNET_BACKEND": backend})
+            # again on strict's non-default device: catches any array made without device=
+            _pytest(session, {**env, "XPNET_BACKEND": backend, "XPNET_DEVICE": "device1"})
+        else:
+            _pytest(session, {**env, "XPNET_BACKEND": backend})
+
+    tests.__doc__ = f"The test suite on the {backend} backend."
+    return tests
+
+
+for _backend in EXTRAS:
+    nox.session(name=f"tests-{_backend}")(_make_tests(_backend))

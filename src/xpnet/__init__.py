@@ -1,0 +1,62 @@
+"""xpnet: Keras-style deep learning written once against the Python Array API.
+
+The same model trains on NumPy (CPU) and CuPy (CUDA GPU), and on PyTorch, JAX
+and array-api-strict arrays, switched by one backend flag::
+
+    import xpnet as xn
+    xn.set_backend("cupy")          # or XPNET_BACKEND=cupy
+"""
+
+from xpnet import backend, ops
+from xpnet.backend import (
+    BackendError,
+    MixedBackendError,
+    available_backends,
+    floatx,
+    get_backend,
+    prefer_gpu,
+    require_gpu,
+    set_backend,
+    set_floatx,
+    set_seed,
+    use_backend,
+)
+from xpnet.gradcheck import GradcheckError, GradcheckResult, gradcheck
+from xpnet.tensor import (
+    Function,
+    Parameter,
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    to_numpy,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError",
+    "Function",
+    "GradcheckError",
+    "GradcheckResult",
+    "MixedBackendError",
+    "Parameter",
+    "Tensor",
+    "__version__",
+    "available_backends",
+    "backend",
+    "enable_grad",
+    "floatx",
+    "get_backend",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "ops",
+    "prefer_gpu",
+    "require_gpu",
+    "set_backend",
+    "set_floatx",
+    "set_seed",
+    "to_numpy",
+    "use_backend",
+]

@@ -1,0 +1,211 @@
+"""Backend selection, clear errors, seeded draws identical everywhere, conversions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import xpnet as xn
+from xpnet import backend as B
+
+from helpers import assert_on_active_backend
+
+CPU_BACKENDS = [
+    b for b in ("numpy", "array_api_strict", "torch", "jax") if b in xn.available_backends()
+]
+
+
+def test_get_backend_reports_name_namespace_device(backend):
+    b = xn.get_backend()
+    assert b.name in B.BACKENDS and b.xp is backend.xp and b.device == backend.device
+    assert b.name in repr(b)
+
+
+def test_set_and_use_backend_restore():
+    before = xn.get_backend()
+    with xn.use_backend("numpy") as b:
+        assert b.name == "numpy" and xn.get_backend().name == "numpy"
+        assert_on_active_backend(xn.Tensor([1.0]))
+    assert xn.get_backend() == before
+
+
+def test_unknown_backend_lists_valid_names():
+    with pytest.raises(ValueError, match="Unknown backend 'tensorflow'.*numpy, cupy, torch, jax"):
+        xn.set_backend("tensorflow")
+
+
+def test_available_backends_here():
+    avail = xn.available_backends()
+    assert "numpy" in avail and "array_api_strict" in avail
+    assert set(avail) <= set(B.BACKENDS)
+
+
+def _cupy_usable() -> bool:
+    return "cupy" in xn.available_backends()
+
+
+@pytest.mark.skipif(_cupy_usable(), reason="a CUDA device is present: cupy works here")
+def test_cupy_without_gpu_is_a_clear_error():
+    before = xn.get_backend()
+    with pytest.raises(xn.BackendError, match=r"xpnet\[cuda12\]|CUDA device"):
+        xn.set_backend("cupy")
+    assert xn.get_backend() == before
+    assert xn.prefer_gpu() is False
+    assert xn.get_backend() == before
+    with pytest.raises(xn.BackendError, match=r"xpnet\[cuda12\]|CUDA device"):
+        xn.require_gpu()
+
+
+@pytest.mark.skipif(_cupy_usable(), reason="a CUDA device is present: cupy works here")
+def test_env_var_cupy_without_gpu_fails_clearly_in_a_fresh_process():
+    env = {**os.environ, "XPNET_BACKEND": "cupy"}
+    env.pop("XPNET_DEVICE", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import xpnet as xn; xn.Tensor([1.0])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "BackendError" in proc.stderr
+    assert "xpnet[cuda12]" in proc.stderr or "CUDA device" in proc.stderr
+
+
+def test_cupy_installed_but_no_device_says_so(monkeypatch):
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=None))
+    monkeypatch.setattr(B, "_import", lambda name: fake)
+    monkeypatch.setattr(B, "_cupy_device_count", lambda cp: 0)
+    with pytest.raises(xn.BackendError, match="found no CUDA device"):
+        B._load("cupy", None)
+
+
+def test_missing_library_says_what_to_install(monkeypatch):
+    def fail(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(B.importlib, "import_module", fail)
+    with pytest.raises(xn.BackendError, match=r'pip install "xpnet\[jax\]"'):
+        B._import("jax")
+
+
+def test_numpy_backend_rejects_gpu_device():
+    with pytest.raises(xn.BackendError, match="'cpu' only"):
+        xn.set_backend("numpy", device="cuda:0")
+
+
+def test_floatx():
+    assert xn.floatx() == "float32"
+    xn.set_floatx("float64")
+    assert xn.Tensor([1.0]).dtype == B.dtype("float64")
+    assert xn.Parameter([1.0]).dtype == B.dtype("float64")
+    with pytest.raises(ValueError, match="floatx must be one of"):
+        xn.set_floatx("float8")
+
+
+def test_to_numpy_from_every_backend():
+    for name in CPU_BACKENDS:
+        with xn.use_backend(name):
+            arr = B.asarray(np.arange(4.0))
+            out = xn.to_numpy(arr)
+            assert isinstance(out, np.ndarray)
+            np.testing.assert_array_equal(out, np.arange(4.0))
+    with xn.use_backend("array_api_strict", device="device1"):
+        np.testing.assert_array_equal(xn.to_numpy(xn.Tensor([1.0, 2.0])), [1.0, 2.0])
+
+
+def test_asarray_moves_between_backends():
+    src = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    for name in CPU_BACKENDS:
+        with xn.use_backend(name):
+            moved = B.asarray(src)
+            assert_on_active_backend(moved)
+            for other in CPU_BACKENDS:
+                with xn.use_backend(other):
+                    again = B.asarray(moved)
+                    assert_on_active_backend(again)
+                    np.testing.assert_array_equal(xn.to_numpy(again), src)
+
+
+def test_same_seed_same_initial_weights_on_every_backend():
+    draws = {}
+    for name in CPU_BACKENDS + (["cupy"] if _cupy_usable() else []):
+        with xn.use_backend(name):
+            xn.set_seed(1234)
+            arrays = [
+                B.random_normal((7, 5), 0.0, 0.05),
+                B.random_uniform((3, 4), -0.5, 0.5),
+                B.truncated_normal((64,), 0.0, 1.0),
+            ]
+            draws[name] = [xn.to_numpy(a) for a in arrays] + [B.permutation(10)]
+            for a in arrays:
+                assert_on_active_backend(a)
+                assert a.dtype == B.dtype("float32")
+    ref = draws["numpy"]
+    for name, arrays in draws.items():
+        for a, r in zip(arrays, ref):
+            np.testing.assert_array_equal(a, r, err_msg=f"{name} drew different values")
+    assert np.abs(ref[2]).max() <= 2.0  # truncated at two standard deviations
+
+
+def test_seed_makes_draws_repeatable_and_none_reseeds():
+    xn.set_seed(7)
+    a = xn.to_numpy(B.random_normal((4,)))
+    m1 = xn.to_numpy(B.bernoulli((1000,), 0.3))
+    xn.set_seed(7)
+    np.testing.assert_array_equal(a, xn.to_numpy(B.random_normal((4,))))
+    np.testing.assert_array_equal(m1, xn.to_numpy(B.bernoulli((1000,), 0.3)))
+    xn.set_seed(None)
+    assert not np.array_equal(a, xn.to_numpy(B.random_normal((4,))))
+    with pytest.raises(ValueError, match="non-negative int"):
+        xn.set_seed(-1)
+
+
+def test_bernoulli_mask_on_backend_with_right_rate():
+    mask = B.bernoulli((200, 100), 0.8)
+    assert_on_active_backend(mask)
+    assert mask.dtype == B.dtype("float32")
+    m = xn.to_numpy(mask)
+    assert set(np.unique(m)) <= {0.0, 1.0}
+    assert abs(m.mean() - 0.8) < 0.01  # 20,000 draws: 6 standard errors
+
+
+def test_mixing_backends_is_a_clear_error():
+    with xn.use_backend("numpy"):
+        a = xn.Tensor([1.0, 2.0])
+    with xn.use_backend("array_api_strict"):
+        b = xn.Tensor([1.0, 2.0])
+    with pytest.raises(
+        xn.MixedBackendError, match=r"different backends in Add: numpy .* array_api_strict"
+    ):
+        a + b
+    if "torch" in CPU_BACKENDS:
+        with xn.use_backend("torch"):
+            c = xn.Tensor([1.0, 2.0])
+        with pytest.raises(xn.MixedBackendError, match="numpy.*torch"):
+            a * c
+
+
+def test_mixing_devices_is_a_clear_error():
+    with xn.use_backend("array_api_strict"):
+        a = xn.Tensor([1.0, 2.0], requires_grad=True)
+    with xn.use_backend("array_api_strict", device="device1"):
+        b = xn.Tensor([1.0, 2.0])
+    with pytest.raises(xn.MixedBackendError, match="different devices in Mul.*CPU_DEVICE.*device1"):
+        a * b
+
+
+def test_strict_non_default_device_end_to_end():
+    with xn.use_backend("array_api_strict", device="device1"):
+        w = xn.Parameter(B.random_normal((3, 2)))
+        x = xn.Tensor(np.ones((4, 3)))
+        loss = (x @ w).relu().logsumexp(axis=1).mean()
+        loss.backward()
+        assert_on_active_backend(loss)
+        assert_on_active_backend(w.grad)
+        assert str(w.grad.device) == str(B.device())
