@@ -31,7 +31,9 @@ nox.options.sessions = [
     "tests-jax",
     "tests-cupy",
     "tests-torch_cuda",
+    "reference",
 ]
+CPU_BACKENDS = ("numpy", "array_api_strict", "torch", "jax")
 
 CUDA_EXTRA = os.environ.get("XPNET_CUDA_EXTRA", "cuda12")  # or cuda13
 EXTRAS = {
@@ -75,7 +77,8 @@ def _cuda_device() -> str | None:
 
 
 def _pytest(session: nox.Session, env: dict[str, str], *extra: str) -> None:
-    session.run("python", "-m", "pytest", *extra, *session.posargs, env=env)
+    args = session.posargs or ["--ignore=tests/reference"]  # the reference session runs those
+    session.run("python", "-m", "pytest", *extra, *args, env=env)
 
 
 @nox.session
@@ -110,3 +113,13 @@ def _make_tests(backend: str):
 
 for _backend in EXTRAS:
     nox.session(name=f"tests-{_backend}")(_make_tests(_backend))
+
+
+@nox.session
+def reference(session: nox.Session) -> None:
+    """xpnet against PyTorch on the same inputs and weights, on every CPU backend."""
+    env = _install(session, "test,torch,jax")
+    for backend in CPU_BACKENDS:
+        session.log(f"reference suite on the {backend} backend")
+        args = session.posargs or ["tests/reference"]
+        session.run("python", "-m", "pytest", *args, env={**env, "XPNET_BACKEND": backend})

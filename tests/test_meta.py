@@ -24,12 +24,16 @@ def all_functions() -> set[type]:
     return found
 
 
-def all_op_cases() -> list:
-    cases = []
+def _tables(name: str) -> list:
+    rows = []
     for path in sorted(Path(__file__).parent.glob("test_*.py")):
         module = importlib.import_module(path.stem)
-        cases += getattr(module, "OP_CASES", [])
-    return cases
+        rows += getattr(module, name, [])
+    return rows
+
+
+def all_op_cases() -> list:
+    return _tables("OP_CASES")
 
 
 def test_every_function_is_exercised_by_an_op_table(monkeypatch):
@@ -54,3 +58,16 @@ def test_every_public_op_has_a_row():
     named = {case.op for case in all_op_cases()}
     missing = sorted(set(xpnet.ops.__all__) - named)
     assert not missing, f"public ops without an OP_CASES row: {missing}"
+
+
+def test_every_layer_has_a_contract_row():
+    exported = {
+        name
+        for name in xpnet.layers.__all__
+        if isinstance(getattr(xpnet.layers, name), type)
+        and issubclass(getattr(xpnet.layers, name), xpnet.layers.Layer)
+        and name not in ("Layer",)
+    }
+    covered = {case.layer_type for case in _tables("LAYER_CASES")}
+    missing = sorted(exported - covered)
+    assert not missing, f"layers without a LAYER_CASES contract row: {missing}"

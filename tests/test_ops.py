@@ -72,6 +72,26 @@ OP_CASES = [
     OpCase("matmul", lambda a, b: a @ b, np.matmul, [(3, 4), (4,)], label="matrix x vector"),
     OpCase("matmul", lambda a, b: a @ b, np.matmul, [(4,), (4, 3)], label="vector x matrix"),
     OpCase("matmul", lambda a, b: ops.matmul(a, b), np.matmul, [(4,), (4,)], label="dot"),
+    OpCase(
+        "linear",
+        lambda x, w, b: ops.linear(x, w, b),
+        lambda x, w, b: x @ w + b,
+        [(5, 3), (3, 4), (4,)],
+    ),
+    OpCase(
+        "linear",
+        lambda x, w: ops.linear(x, w),
+        lambda x, w: x @ w,
+        [(2, 5, 3), (3, 4)],
+        label="3-D input, no bias",
+    ),
+    OpCase(
+        "linear",
+        lambda x, w, b: ops.linear(x, w, b),
+        lambda x, w, b: x @ w + b,
+        [(3,), (3, 2), (2,)],
+        label="vector",
+    ),
     # ------------------------------------------------------------------ unary
     OpCase("neg", lambda a: -a, np.negative, [(3, 4)]),
     OpCase("exp", ops.exp, np.exp, [(3, 4)]),

@@ -7,7 +7,15 @@ and array-api-strict arrays, switched by one backend flag::
     xn.set_backend("cupy")          # or XPNET_BACKEND=cupy
 """
 
-from xpnet import backend, ops
+from xpnet import (
+    activations,
+    backend,
+    constraints,
+    initializers,
+    layers,
+    ops,
+    regularizers,
+)
 from xpnet.backend import (
     BackendError,
     MixedBackendError,
@@ -43,16 +51,21 @@ __all__ = [
     "Parameter",
     "Tensor",
     "__version__",
+    "activations",
     "available_backends",
     "backend",
+    "constraints",
     "enable_grad",
     "floatx",
     "get_backend",
     "gradcheck",
+    "initializers",
     "is_grad_enabled",
+    "layers",
     "no_grad",
     "ops",
     "prefer_gpu",
+    "regularizers",
     "require_gpu",
     "set_backend",
     "set_floatx",

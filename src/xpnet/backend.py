@@ -58,6 +58,7 @@ __all__ = [
     "permutation",
     "prefer_gpu",
     "random_normal",
+    "random_orthogonal",
     "random_uniform",
     "require_gpu",
     "scatter_add",
@@ -590,17 +591,25 @@ def host_rng() -> np.random.Generator:
     return _random.host
 
 
-def _host_float(draw, shape, dtype):
+def _generator(seed: int | None) -> np.random.Generator:
+    return _random.host if seed is None else np.random.default_rng(seed)
+
+
+def _host_float(draw, shape, dtype, seed):
     b = get_backend()
     dt = _resolve_dtype(dtype, b.xp) or dtype_for(b.xp)
     npdt = _np_dtype(dt)
-    gen_dt = npdt if npdt in (np.float32, np.float64) else np.float32
-    out = draw(_random.host, tuple(shape), gen_dt)
+    gen_dt = npdt if npdt in (np.float32, np.float64) else np.dtype(np.float32)
+    out = draw(_generator(seed), tuple(int(s) for s in shape), gen_dt)
     return asarray(out.astype(npdt, copy=False), dtype=dt)
 
 
-def random_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None):
-    """Normal draws on the host, moved to the active backend (identical on every backend)."""
+def random_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
+    """Normal draws on the host, moved to the active backend (identical on every backend).
+
+    ``seed`` (an int) draws from a fresh generator with that seed instead of the
+    global one set by :func:`set_seed`.
+    """
 
     def draw(g, s, d):
         out = g.standard_normal(s, dtype=d)
@@ -610,10 +619,10 @@ def random_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None):
             out += d.type(mean)
         return out
 
-    return _host_float(draw, shape, dtype)
+    return _host_float(draw, shape, dtype, seed)
 
 
-def random_uniform(shape, minval: float = 0.0, maxval: float = 1.0, dtype=None):
+def random_uniform(shape, minval: float = 0.0, maxval: float = 1.0, dtype=None, seed=None):
     """Uniform draws in [minval, maxval) on the host, moved to the active backend."""
 
     def draw(g, s, d):
@@ -622,10 +631,10 @@ def random_uniform(shape, minval: float = 0.0, maxval: float = 1.0, dtype=None):
         out += d.type(minval)
         return out
 
-    return _host_float(draw, shape, dtype)
+    return _host_float(draw, shape, dtype, seed)
 
 
-def truncated_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None):
+def truncated_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
     """Normal draws beyond two standard deviations redrawn (as Keras), host then moved."""
 
     def draw(g, s, d):
@@ -638,7 +647,26 @@ def truncated_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None):
         out += d.type(mean)
         return out
 
-    return _host_float(draw, shape, dtype)
+    return _host_float(draw, shape, dtype, seed)
+
+
+def random_orthogonal(shape, gain: float = 1.0, dtype=None, seed=None):
+    """A (semi-)orthogonal matrix from the QR of a normal draw, reshaped to ``shape``.
+
+    Rows and columns are taken as (prod(shape[:-1]), shape[-1]); drawn on the host.
+    """
+
+    def draw(g, s, d):
+        rows = int(np.prod(s[:-1])) if len(s) > 1 else 1
+        cols = s[-1]
+        a = g.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))  # make the decomposition unique
+        if rows < cols:
+            q = q.T
+        return (gain * q[:rows, :cols]).reshape(s).astype(d)
+
+    return _host_float(draw, shape, dtype, seed)
 
 
 def bernoulli(shape, p: float, dtype=None, *, like=None):

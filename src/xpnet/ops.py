@@ -34,6 +34,7 @@ __all__ = [
     "expand_dims",
     "flatten",
     "getitem",
+    "linear",
     "log",
     "log1p",
     "log_softmax",
@@ -185,6 +186,32 @@ class Matmul(Function):
         ga = g @ _mT(xp, self.b) if self.needs[0] else None
         gb = _mT(xp, self.a) @ g if self.needs[1] else None
         return ga, gb
+
+
+class Linear(Function):
+    # Fused for speed: x @ W + b in one node, and any leading axes are folded into
+    # one batch axis so forward and backward are plain 2-D GEMMs (no batched matmul).
+    def forward(self, x, w, b=None):
+        xp = self.xp
+        self.shape = x.shape
+        x2 = x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
+        self.x2, self.w, self.has_b = x2, w, b is not None
+        y = x2 @ w
+        if b is not None:
+            y = y + b
+        return y if x.ndim == 2 else xp.reshape(y, (*x.shape[:-1], w.shape[-1]))
+
+    def backward(self, g):
+        xp = self.xp
+        g2 = g if g.ndim == 2 else xp.reshape(g, (-1, g.shape[-1]))
+        gx = None
+        if self.needs[0]:
+            gx = g2 @ self.w.T
+            if len(self.shape) != 2:
+                gx = xp.reshape(gx, self.shape)
+        gw = self.x2.T @ g2 if self.needs[1] else None
+        gb = xp.sum(g2, axis=0) if self.has_b and self.needs[2] else None
+        return gx, gw, gb
 
 
 def _mT(xp, x):
@@ -618,6 +645,18 @@ def _tensor(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
     return Tensor._make(x, None) if hasattr(x, "shape") else Tensor(x)
+
+
+def linear(x, w, b=None) -> Tensor:
+    """``x @ w + b`` for ``x`` of shape (..., in), ``w`` (in, out), ``b`` (out,) or None."""
+    x = _tensor(x)
+    if x.ndim < 1 or x.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"linear: inputs with last dimension {w.shape[0]} expected, got shape {x.shape}."
+        )
+    if x.ndim == 1:
+        return reshape(Linear.apply(reshape(x, (1, -1)), w, b), (w.shape[-1],))
+    return Linear.apply(x, w, b)
 
 
 def neg(x) -> Tensor:

@@ -397,7 +397,7 @@ class Parameter(Tensor):
     by walking attributes.
     """
 
-    __slots__ = ("_trainable",)
+    __slots__ = ("_trainable", "constraint", "regularizer")
 
     def __init__(self, data: Any, trainable: bool = True, dtype: Any = None, name=None):
         if isinstance(data, Tensor):
@@ -408,6 +408,8 @@ class Parameter(Tensor):
         if not B.is_floating(self.data):
             raise TypeError(f"Parameters must be floating; got dtype {self.data.dtype}.")
         self.trainable = trainable
+        self.regularizer = None  # callable(Parameter) -> scalar Tensor, added to the loss
+        self.constraint = None  # callable(array) -> array, applied after each update
 
     @property
     def trainable(self) -> bool:

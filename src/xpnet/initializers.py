@@ -1,0 +1,364 @@
+"""Weight initializers, with Keras's names and defaults.
+
+An initializer is called as ``init(shape, dtype=None)`` and returns an array of
+the active backend. Random ones draw on the host and move the result, so a
+seed gives the same weights on every backend (see :func:`xn.set_seed`); pass
+``seed=`` to an initializer to make it draw the same values at every call.
+
+Fans follow Keras: for a kernel of shape ``(..., in, out)`` (channels last),
+``fan_in = in * receptive_field`` and ``fan_out = out * receptive_field``
+where ``receptive_field`` is the product of the leading dimensions.
+
+>>> import xpnet as xn
+>>> init = xn.initializers.get("glorot_uniform")
+>>> w = init((784, 128))
+>>> w.shape, str(w.dtype)
+((784, 128), 'float32')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from xpnet import backend as B
+from xpnet._registry import Registry
+
+__all__ = [
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Identity",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "Orthogonal",
+    "RandomNormal",
+    "RandomUniform",
+    "SmallRandom",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Zeros",
+    "compute_fans",
+    "deserialize",
+    "get",
+    "serialize",
+]
+
+_registry = Registry("initializer")
+
+
+def compute_fans(shape) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight shape, as Keras computes them."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class: ``__call__(shape, dtype=None)`` and ``get_config()``."""
+
+    def __call__(self, shape, dtype=None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _full(shape, value: float, dtype):
+    xp = B.xp()
+    return xp.full(tuple(shape), value, dtype=B.dtype(dtype, xp), device=B.device())
+
+
+@_registry.register("zeros")
+class Zeros(Initializer):
+    """All zeros (Keras's default for biases)."""
+
+    def __call__(self, shape, dtype=None):
+        return _full(shape, 0.0, dtype)
+
+
+@_registry.register("ones")
+class Ones(Initializer):
+    """All ones (Keras's default for normalization scales)."""
+
+    def __call__(self, shape, dtype=None):
+        return _full(shape, 1.0, dtype)
+
+
+@_registry.register("constant")
+class Constant(Initializer):
+    """Every entry ``value``."""
+
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = float(value)
+
+    def __call__(self, shape, dtype=None):
+        return _full(shape, self.value, dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class _Seeded(Initializer):
+    def __init__(self, seed: int | None = None) -> None:
+        if seed is not None and (not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"seed must be a non-negative int or None; got {seed!r}.")
+        self.seed = seed
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+@_registry.register("random_normal")
+class RandomNormal(_Seeded):
+    """Normal draws with ``mean`` and ``stddev`` (Keras default stddev 0.05)."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype=None):
+        return B.random_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+@_registry.register("random_uniform")
+class RandomUniform(_Seeded):
+    """Uniform draws in [minval, maxval) (Keras default ±0.05)."""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        if maxval <= minval:
+            raise ValueError(f"RandomUniform needs minval < maxval; got {minval} >= {maxval}.")
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, dtype=None):
+        return B.random_uniform(shape, self.minval, self.maxval, dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+@_registry.register("truncated_normal")
+class TruncatedNormal(_Seeded):
+    """Normal draws, redrawn beyond two standard deviations (Keras default stddev 0.05)."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype=None):
+        return B.truncated_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+@_registry.register("small_random")
+class SmallRandom(_Seeded):
+    """The course notes' first initializer: ``np.random.randn(*shape) * 0.01``.
+
+    Fine for logistic regression and shallow nets; too small for deep ones
+    (activations shrink layer after layer), which is why Xavier and He exist.
+    """
+
+    def __init__(self, scale: float = 0.01, seed: int | None = None):
+        super().__init__(seed)
+        self.scale = float(scale)
+
+    def __call__(self, shape, dtype=None):
+        return B.random_normal(shape, 0.0, self.scale, dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"scale": self.scale, "seed": self.seed}
+
+
+# Keras divides the truncated normal's stddev by this to keep the variance after truncation.
+_TRUNC_STD = 0.87962566103423978
+
+
+@_registry.register("variance_scaling")
+class VarianceScaling(_Seeded):
+    """Draws with variance ``scale / n``, n = fan_in, fan_out or their mean (``mode``).
+
+    ``distribution``: ``"truncated_normal"`` (stddev corrected for the
+    truncation), ``"untruncated_normal"`` or ``"uniform"`` (limit sqrt(3 scale / n)).
+    """
+
+    MODES = ("fan_in", "fan_out", "fan_avg")
+    DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed: int | None = None,
+    ):
+        super().__init__(seed)
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling expected scale > 0; received scale={scale}.")
+        if mode not in self.MODES:
+            raise ValueError(f"VarianceScaling mode must be one of {self.MODES}; got {mode!r}.")
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in self.DISTRIBUTIONS:
+            raise ValueError(
+                f"VarianceScaling distribution must be one of {self.DISTRIBUTIONS}; "
+                f"got {distribution!r}."
+            )
+        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        var = self.scale / max(1.0, n)
+        if self.distribution == "truncated_normal":
+            return B.truncated_normal(shape, 0.0, math.sqrt(var) / _TRUNC_STD, dtype, self.seed)
+        if self.distribution == "untruncated_normal":
+            return B.random_normal(shape, 0.0, math.sqrt(var), dtype, seed=self.seed)
+        limit = math.sqrt(3.0 * var)
+        return B.random_uniform(shape, -limit, limit, dtype, seed=self.seed)
+
+    def get_config(self):
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
+
+
+def _variant(name: str, scale: float, mode: str, distribution: str, doc: str):
+    @_registry.register(name)
+    class _V(VarianceScaling):
+        __doc__ = doc
+
+        def __init__(self, seed: int | None = None):
+            super().__init__(scale, mode, distribution, seed)
+
+        def get_config(self):
+            return {"seed": self.seed}
+
+    _V.__name__ = _V.__qualname__ = "".join(p.capitalize() for p in name.split("_"))
+    return _V
+
+
+GlorotUniform = _variant(
+    "glorot_uniform",
+    1.0,
+    "fan_avg",
+    "uniform",
+    "Xavier/Glorot uniform: limit sqrt(6 / (fan_in + fan_out)). Keras's default kernel init.",
+)
+GlorotNormal = _variant(
+    "glorot_normal",
+    1.0,
+    "fan_avg",
+    "truncated_normal",
+    "Xavier/Glorot normal: truncated, stddev sqrt(2 / (fan_in + fan_out)).",
+)
+HeNormal = _variant(
+    "he_normal",
+    2.0,
+    "fan_in",
+    "truncated_normal",
+    "He normal: truncated, stddev sqrt(2 / fan_in); for ReLU networks.",
+)
+HeUniform = _variant("he_uniform", 2.0, "fan_in", "uniform", "He uniform: limit sqrt(6 / fan_in).")
+LecunNormal = _variant(
+    "lecun_normal",
+    1.0,
+    "fan_in",
+    "truncated_normal",
+    "LeCun normal: truncated, stddev sqrt(1 / fan_in); for SELU networks.",
+)
+LecunUniform = _variant(
+    "lecun_uniform", 1.0, "fan_in", "uniform", "LeCun uniform: limit sqrt(3 / fan_in)."
+)
+
+
+@_registry.register("orthogonal")
+class Orthogonal(_Seeded):
+    """A (semi-)orthogonal matrix times ``gain``; higher ranks use (prod(shape[:-1]), shape[-1])."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        super().__init__(seed)
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) < 2:
+            raise ValueError(
+                f"Orthogonal needs a shape of rank >= 2; received shape={tuple(shape)}."
+            )
+        return B.random_orthogonal(shape, self.gain, dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+@_registry.register("identity")
+class Identity(Initializer):
+    """``gain`` times the identity matrix (2-D shapes; rectangular allowed)."""
+
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(f"Identity needs a 2-D shape; received shape={tuple(shape)}.")
+        xp = B.xp()
+        eye = xp.eye(shape[0], shape[1], dtype=B.dtype(dtype, xp), device=B.device())
+        return eye * self.gain if self.gain != 1.0 else eye
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+_registry.add("xavier_uniform", GlorotUniform)
+_registry.add("xavier_normal", GlorotNormal)
+
+
+def get(identifier: Any) -> Initializer | Any:
+    """An initializer from a name, config dict, instance or callable (None stays None).
+
+    >>> import xpnet as xn
+    >>> xn.initializers.get("he_normal")
+    HeNormal(seed=None)
+    """
+    return _registry.get(identifier)
+
+
+def serialize(initializer: Any) -> Any:
+    """JSON-ready form of an initializer."""
+    return _registry.serialize(initializer)
+
+
+def deserialize(config: Any) -> Any:
+    """Inverse of :func:`serialize`."""
+    return _registry.deserialize(config)
+
+
+def names() -> list[str]:
+    """Every registered initializer name."""
+    return _registry.names()

@@ -1,0 +1,388 @@
+"""The Layer base: validate in ``__init__``, build weights lazily, keep ``call`` tiny.
+
+A layer stores its configuration in ``__init__`` (raising ValueError on bad
+arguments), creates its weights in ``build(input_shape)`` on the first call
+(through :meth:`Layer.add_weight`), and computes its output in ``call``.
+Weights and sublayers are found by walking attributes, never registered by
+hand: assigning ``self.kernel = self.add_weight(...)`` or ``self.dense =
+Dense(4)`` is enough.
+
+The ``training`` flag flows down: a call with ``training=True`` runs every
+nested layer in training mode unless that layer is called with its own flag.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from xpnet import backend as B
+from xpnet import constraints as constraints_mod
+from xpnet import initializers as initializers_mod
+from xpnet import regularizers as regularizers_mod
+from xpnet.tensor import Parameter, Tensor, no_grad
+
+__all__ = ["InputSpec", "Layer", "clear_session", "to_tensor"]
+
+
+class InputSpec:
+    """What a layer accepts: rank bounds and fixed sizes of some axes.
+
+    ``axes`` maps an axis (negative counts from the end) to the size it must
+    have; ``hint`` is appended to the error message.
+    """
+
+    def __init__(
+        self,
+        ndim: int | None = None,
+        min_ndim: int | None = None,
+        max_ndim: int | None = None,
+        axes: dict[int, int] | None = None,
+        hint: str = "",
+    ) -> None:
+        self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
+        self.axes = dict(axes or {})
+        self.hint = hint
+
+    def check(self, layer: Layer, shape: tuple[int, ...]) -> None:
+        who = f"{type(layer).__name__} layer '{layer.name}'"
+        hint = f" {self.hint}" if self.hint else ""
+        nd = len(shape)
+        if self.ndim is not None and nd != self.ndim:
+            raise ValueError(
+                f"{who} expected inputs of rank {self.ndim}, got rank {nd} (shape {shape}).{hint}"
+            )
+        if self.min_ndim is not None and nd < self.min_ndim:
+            raise ValueError(
+                f"{who} expected inputs of rank >= {self.min_ndim}, got rank {nd} "
+                f"(shape {shape}).{hint}"
+            )
+        if self.max_ndim is not None and nd > self.max_ndim:
+            raise ValueError(
+                f"{who} expected inputs of rank <= {self.max_ndim}, got rank {nd} "
+                f"(shape {shape}).{hint}"
+            )
+        for axis, size in self.axes.items():
+            if -nd <= axis < nd and shape[axis] != size:
+                where = "last dimension" if axis == -1 else f"dimension {axis}"
+                raise ValueError(
+                    f"{who} expected inputs with {where} {size}, got {shape[axis]} "
+                    f"(shape {shape}).{hint}"
+                )
+
+
+_names: Counter[str] = Counter()
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def _unique_name(base: str) -> str:
+    n = _names[base]
+    _names[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def clear_session() -> None:
+    """Restart automatic layer names (``dense``, ``dense_1``, ...) from the beginning."""
+    _names.clear()
+
+
+class _CallContext(threading.local):
+    training: bool | None = None
+
+
+_context = _CallContext()
+
+
+def to_tensor(x: Any, dtype: str | None = None) -> Any:
+    """Inputs at a layer's edge: arrays and lists become Tensors (floats as ``dtype``)."""
+    if isinstance(x, Tensor) or x is None:
+        return x
+    if (
+        isinstance(x, (list, tuple))
+        and x
+        and all(isinstance(v, Tensor) or hasattr(v, "shape") for v in x)
+    ):
+        return type(x)(to_tensor(v, dtype) for v in x)
+    data = B.asarray(x)
+    if dtype is not None and B.is_floating(data):
+        data = B.asarray(data, dtype)
+    return Tensor._make(data, None)
+
+
+def _shape_of(x: Any):
+    if isinstance(x, (list, tuple)):
+        return [_shape_of(v) for v in x]
+    return tuple(x.shape)
+
+
+class Layer:
+    """Base class of every layer (and of models).
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: a unique name; by default the snake-case class name plus a counter.
+        dtype: the dtype of the weights (default ``floatx``, float32).
+        activity_regularizer: a regularizer applied to the layer's output; its
+            penalty is added to :attr:`losses`.
+        input_shape: (for the first layer of a Sequential model) the shape of one
+            sample, without the batch axis.
+    """
+
+    _call_has_training: bool | None = None
+
+    def __init__(
+        self,
+        *,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype: str | None = None,
+        activity_regularizer: Any = None,
+        input_shape: Sequence[int] | None = None,
+        input_dim: int | None = None,
+        batch_size: int | None = None,
+    ) -> None:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty string; received name={name!r}.")
+        self.name = name or _unique_name(_snake(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = dtype or B.floatx()
+        self.built = False
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        self._activity_losses: list[Tensor] = []
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self._batch_size_arg = batch_size
+        self.input_spec: InputSpec | None = None
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis included)."""
+        self.built = True
+
+    def add_weight(
+        self,
+        name: str,
+        shape: Sequence[int],
+        initializer: Any = "zeros",
+        regularizer: Any = None,
+        constraint: Any = None,
+        trainable: bool = True,
+        dtype: str | None = None,
+    ) -> Parameter:
+        """Create a :class:`Parameter` (assign it to an attribute to track it)."""
+        init = initializers_mod.get(initializer)
+        shape = tuple(int(s) for s in shape)
+        p = Parameter(
+            init(shape, dtype or self.dtype),
+            trainable=trainable and self._trainable,
+            dtype=dtype or self.dtype,
+            name=f"{self.name}/{name}",
+        )
+        if not trainable:
+            p._trainable = False
+        p.regularizer = regularizers_mod.get(regularizer)
+        p.constraint = constraints_mod.get(constraint)
+        return p
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape``; by default a dry run on zeros (batch 1)."""
+        xp = B.xp()
+
+        def zeros(shape):
+            if isinstance(shape, list):
+                return [zeros(s) for s in shape]
+            dims = tuple(1 if d is None else int(d) for d in shape)
+            return Tensor._make(
+                xp.zeros(dims, dtype=B.dtype(self.dtype, xp), device=B.device()), None
+            )
+
+        with no_grad():
+            out = self(zeros(input_shape), training=False)
+        shape = _shape_of(out)
+        if isinstance(input_shape, tuple) and input_shape and input_shape[0] is None:
+            return _with_batch(shape, None)
+        return shape
+
+    # ------------------------------------------------------------------ calling
+    def call(self, inputs, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement call().")
+
+    def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
+        inputs = to_tensor(inputs, self.dtype)
+        if not self.built:
+            shape = _shape_of(inputs)
+            self._build_checked(shape)
+        if self.input_spec is not None and isinstance(inputs, Tensor):
+            self.input_spec.check(self, inputs.shape)
+        if training is None:
+            training = _context.training
+        if type(self)._call_has_training is None:
+            params = inspect.signature(type(self).call).parameters
+            type(self)._call_has_training = "training" in params
+        if self._call_has_training:
+            kwargs["training"] = training
+        saved = _context.training
+        _context.training = training
+        try:
+            out = self.call(inputs, *args, **kwargs)
+        finally:
+            _context.training = saved
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(out) / max(out.shape[0], 1)]
+        return out
+
+    def _build_checked(self, shape) -> None:
+        self.build(shape)
+        self.built = True
+
+    # ------------------------------------------------------------------ weights
+    def _children(self) -> Iterator[Any]:
+        for key, value in self.__dict__.items():
+            if key not in ("_activity_losses",):
+                yield value
+
+    def _walk(self, trainable_only: bool) -> tuple[list[Parameter], list[Layer]]:
+        params: list[Parameter] = []
+        layers: list[Layer] = []
+        seen: set[int] = {id(self)}
+
+        def visit(obj: Any) -> None:
+            if isinstance(obj, Parameter):
+                if id(obj) not in seen:
+                    seen.add(id(obj))
+                    params.append(obj)
+            elif isinstance(obj, Layer):
+                if id(obj) in seen:
+                    return
+                seen.add(id(obj))
+                layers.append(obj)
+                if trainable_only and not obj.trainable:
+                    return
+                for v in obj._children():
+                    visit(v)
+            elif isinstance(obj, (list, tuple)):
+                for v in obj:
+                    visit(v)
+            elif isinstance(obj, dict):
+                for v in obj.values():
+                    visit(v)
+
+        for v in self._children():
+            visit(v)
+        return params, layers
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in [self, *self._walk(False)[1]]:
+            layer._trainable = bool(value)
+        for p in self._walk(False)[0]:
+            p.requires_grad = bool(value) and p._trainable
+
+    @property
+    def trainable_weights(self) -> list[Parameter]:
+        """Weights updated by training (empty when ``trainable`` is False)."""
+        if not self._trainable:
+            return []
+        return [p for p in self._walk(True)[0] if p._trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Parameter]:
+        trainable = {id(p) for p in self.trainable_weights}
+        return [p for p in self._walk(False)[0] if id(p) not in trainable]
+
+    @property
+    def weights(self) -> list[Parameter]:
+        """Trainable weights first, then the others (as Keras orders them)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Every nested layer, depth first in attribute order."""
+        return self._walk(False)[1]
+
+    def count_params(self) -> int:
+        total = 0
+        for p in self.weights:
+            total += p.size
+        return total
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of every weight (set them to None)."""
+        for p in self._walk(False)[0]:
+            p.grad = None
+
+    def get_weights(self) -> list:
+        """The weights as NumPy arrays, in :attr:`weights` order."""
+        return [B.to_numpy(p.data) for p in self.weights]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Set every weight from arrays (of any backend), in :attr:`weights` order."""
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer '{self.name}' expected {len(params)} weight arrays "
+                f"({[p.name for p in params]}), got {len(weights)}."
+            )
+        new = []
+        for p, w in zip(params, weights):
+            arr = B.asarray(w.data if isinstance(w, Tensor) else w, p.data.dtype)
+            if tuple(arr.shape) != p.shape:
+                raise ValueError(
+                    f"Layer '{self.name}': weight {p.name} has shape {p.shape}, but the array "
+                    f"given has shape {tuple(arr.shape)}."
+                )
+            new.append(arr)
+        for p, arr in zip(params, new):
+            p.data = arr
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """Regularization penalties: weight regularizers plus activity regularizers."""
+        out: list[Tensor] = []
+        params, layers = self._walk(False)
+        for layer in [self, *layers]:
+            out.extend(layer._activity_losses)
+        for p in params:
+            if p.regularizer is not None:
+                out.append(p.regularizer(p))
+        return out
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as JSON-ready values."""
+        config: dict[str, Any] = {"name": self.name, "trainable": self._trainable}
+        if self.dtype != B.floatx():
+            config["dtype"] = self.dtype
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers_mod.serialize(self.activity_regularizer)
+        if self._input_shape_arg is not None:
+            config["input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _with_batch(shape, batch):
+    if isinstance(shape, list):
+        return [_with_batch(s, batch) for s in shape]
+    return (batch, *shape[1:])

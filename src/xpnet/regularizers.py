@@ -1,0 +1,166 @@
+"""Weight regularizers: penalties added to the loss, with Keras's names and defaults.
+
+A regularizer is called on a weight Tensor and returns a scalar Tensor; layers
+take them as ``kernel_regularizer=...`` and models add every layer's penalty
+(``model.losses``) to the training loss.
+
+Keras's ``L2(l2)`` penalty is ``l2 * sum(W**2)``, gradient ``2 * l2 * W``. The
+course notes write the same Frobenius penalty as ``(λ / 2m) * ||W||_F**2`` with
+gradient ``(λ / m) * W`` (m = training examples): that is ``L2(l2=λ / (2 * m))``,
+which :meth:`L2.from_course` builds.
+
+>>> import xpnet as xn
+>>> reg = xn.regularizers.L2(0.01)
+>>> round(reg(xn.Tensor([[1.0, 2.0]])).item(), 6)
+0.05
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xpnet import ops
+from xpnet._registry import Registry
+
+__all__ = [
+    "L1",
+    "L1L2",
+    "L2",
+    "OrthogonalRegularizer",
+    "Regularizer",
+    "deserialize",
+    "get",
+    "serialize",
+]
+
+_registry = Registry("regularizer")
+
+
+def _factor(name: str, value) -> float:
+    value = float(value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0; received {name}={value}.")
+    return value
+
+
+class Regularizer:
+    """Base class: ``__call__(weight) -> scalar Tensor`` and ``get_config()``."""
+
+    def __call__(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+@_registry.register("l1")
+class L1(Regularizer):
+    """``l1 * sum(|W|)``."""
+
+    def __init__(self, l1: float = 0.01) -> None:
+        self.l1 = _factor("l1", l1)
+
+    def __call__(self, x):
+        return ops.abs(x).sum() * self.l1
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+@_registry.register("l2")
+class L2(Regularizer):
+    """``l2 * sum(W**2)`` (the squared Frobenius norm of a matrix); gradient ``2 l2 W``."""
+
+    def __init__(self, l2: float = 0.01) -> None:
+        self.l2 = _factor("l2", l2)
+
+    def __call__(self, x):
+        return (x * x).sum() * self.l2
+
+    @classmethod
+    def from_course(cls, lambd: float, m: int) -> L2:
+        """The notes' ``(λ / 2m) ||W||²`` (gradient ``(λ/m) W``) as ``L2(λ / 2m)``."""
+        if m <= 0:
+            raise ValueError(f"m (the number of training examples) must be > 0; got m={m}.")
+        return cls(lambd / (2.0 * m))
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+@_registry.register("l1_l2")
+class L1L2(Regularizer):
+    """``l1 * sum(|W|) + l2 * sum(W**2)`` (both default 0, as Keras)."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1, self.l2 = _factor("l1", l1), _factor("l2", l2)
+
+    def __call__(self, x):
+        out = None
+        if self.l1:
+            out = ops.abs(x).sum() * self.l1
+        if self.l2:
+            sq = (x * x).sum() * self.l2
+            out = sq if out is None else out + sq
+        return out if out is not None else (x * 0.0).sum()
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+@_registry.register("orthogonal_regularizer")
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2-D weight toward being mutually orthogonal.
+
+    The penalty is ``factor`` times the mean absolute dot product between
+    distinct L2-normalized rows (``mode="rows"``) or columns.
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
+        self.factor = _factor("factor", factor)
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"mode must be 'rows' or 'columns'; received mode={mode!r}.")
+        self.mode = mode
+
+    def __call__(self, x):
+        if x.ndim != 2:
+            raise ValueError(
+                f"OrthogonalRegularizer needs a 2-D weight; received shape {tuple(x.shape)}."
+            )
+        if self.mode == "columns":
+            x = x.T
+        unit = x / ops.sqrt((x * x).sum(axis=1, keepdims=True) + 1e-12)
+        product = unit @ unit.T
+        size = product.shape[0]
+        xp = x.xp
+        off = 1.0 - xp.eye(size, dtype=product.dtype, device=product.device)
+        pairs = max(size * (size - 1), 1)
+        return ops.abs(product * off).sum() * (self.factor / pairs)
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+def get(identifier: Any) -> Regularizer | Any:
+    """A regularizer from a name (``"l2"`` uses Keras's 0.01), config, instance or callable."""
+    return _registry.get(identifier)
+
+
+def serialize(regularizer: Any) -> Any:
+    return _registry.serialize(regularizer)
+
+
+def deserialize(config: Any) -> Any:
+    return _registry.deserialize(config)
+
+
+def names() -> list[str]:
+    return _registry.names()
