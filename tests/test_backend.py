@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,7 +64,8 @@ def test_cupy_without_gpu_is_a_clear_error():
 
 @pytest.mark.skipif(_cupy_usable(), reason="a CUDA device is present: cupy works here")
 def test_env_var_cupy_without_gpu_fails_clearly_in_a_fresh_process():
-    env = {**os.environ, "XPNET_BACKEND": "cupy"}
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "XPNET_BACKEND": "cupy", "PYTHONPATH": src}
     env.pop("XPNET_DEVICE", None)
     proc = subprocess.run(
         [sys.executable, "-c", "import xpnet as xn; xn.Tensor([1.0])"],
