@@ -282,7 +282,10 @@ def _as_array(a):
         return a.data
     if hasattr(a, "shape") and hasattr(a, "dtype"):
         return a
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except ValueError:  # NumPy refuses ragged nested lists
+        arr = np.asarray(None)
     if arr.dtype == object:
         raise TypeError(
             "Data must be numeric arrays (NumPy or any backend); got a ragged or object "

@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 _registry = Registry("metric")
+_functions = Registry("metric function")  # per-sample functions (for MeanMetricWrapper configs)
 
 
 # --------------------------------------------------------------------------- array helpers
@@ -261,21 +262,21 @@ class MeanMetricWrapper(Mean):
         config = super().get_config()
         config.update(self._fn_kwargs)
         if type(self) is MeanMetricWrapper:
-            config["fn"] = _registry.serialize(self._fn)
+            config["fn"] = _functions.serialize(self._fn)
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         if cls is MeanMetricWrapper:
-            return cls(_registry.get(config.pop("fn")), **config)
+            return cls(_functions.get(config.pop("fn")), **config)
         return cls(**config)
 
 
 # --------------------------------------------------------------------------- per-sample functions
 
 
-@_registry.register("binary_accuracy")
+@_functions.register("binary_accuracy")
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
     """Fraction of outputs on the right side of ``threshold``, per sample (mean of last axis)."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
@@ -284,14 +285,14 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
     return xp.mean(_float(xp, pred == true, y_pred), axis=-1)
 
 
-@_registry.register("categorical_accuracy")
+@_functions.register("categorical_accuracy")
 def categorical_accuracy(y_true, y_pred):
     """1 where ``argmax(y_true) == argmax(y_pred)`` (one-hot targets), else 0."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
     return _float(xp, xp.argmax(y_true, axis=-1) == xp.argmax(y_pred, axis=-1), y_pred)
 
 
-@_registry.register("sparse_categorical_accuracy")
+@_functions.register("sparse_categorical_accuracy")
 def sparse_categorical_accuracy(y_true, y_pred):
     """1 where the integer label equals ``argmax(y_pred)``, else 0."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
@@ -313,14 +314,14 @@ def _in_top_k(xp, labels, y_pred, k: int):
     return _float(xp, above < k, y_pred)
 
 
-@_registry.register("top_k_categorical_accuracy")
+@_functions.register("top_k_categorical_accuracy")
 def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
     """1 where the one-hot target's class is among the ``k`` highest scores."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
     return _in_top_k(xp, xp.argmax(y_true, axis=-1), y_pred, k)
 
 
-@_registry.register("sparse_top_k_categorical_accuracy")
+@_functions.register("sparse_top_k_categorical_accuracy")
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
     """1 where the integer label is among the ``k`` highest scores."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
@@ -330,7 +331,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
     return _in_top_k(xp, labels, y_pred, k)
 
 
-@_registry.register("mean_squared_error", "mse")
+@_functions.register("mean_squared_error", "mse")
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)**2) over the last axis."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
@@ -338,17 +339,19 @@ def mean_squared_error(y_true, y_pred):
     return xp.mean(d * d, axis=-1)
 
 
-@_registry.register("mean_absolute_error", "mae")
+@_functions.register("mean_absolute_error", "mae")
 def mean_absolute_error(y_true, y_pred):
     """mean(|y_true - y_pred|) over the last axis."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
     return xp.mean(xp.abs(_float(xp, y_true, y_pred) - y_pred), axis=-1)
 
 
+@_functions.register("accuracy")
 def accuracy(y_true, y_pred):
     """1 where ``y_true == y_pred`` exactly (Keras's ``Accuracy``), else 0."""
     y_true, y_pred, xp = _pair(y_true, y_pred)
-    return _float(xp, _float(xp, y_true, y_pred) == y_pred, y_pred)
+    hit = _float(xp, y_true, y_pred) == _float(xp, y_pred, y_pred)
+    return _float(xp, hit, y_pred)
 
 
 def _squared_error(y_true, y_pred):
@@ -360,7 +363,7 @@ def _squared_error(y_true, y_pred):
 # ----------------------------------------------------------------- mean-of-function classes
 
 
-@_registry.register("Accuracy")
+@_registry.register("accuracy", "acc", "Accuracy")
 class Accuracy(MeanMetricWrapper):
     """How often predictions equal labels exactly (for class ids, not probabilities).
 
@@ -372,7 +375,7 @@ class Accuracy(MeanMetricWrapper):
         super().__init__(accuracy, name=name, dtype=dtype)
 
 
-@_registry.register("BinaryAccuracy")
+@_registry.register("binary_accuracy", "BinaryAccuracy")
 class BinaryAccuracy(MeanMetricWrapper):
     """How often ``y_pred > threshold`` matches the 0/1 label (per output, averaged).
 
@@ -385,7 +388,7 @@ class BinaryAccuracy(MeanMetricWrapper):
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
 
 
-@_registry.register("CategoricalAccuracy")
+@_registry.register("categorical_accuracy", "CategoricalAccuracy")
 class CategoricalAccuracy(MeanMetricWrapper):
     """How often ``argmax(y_pred)`` hits the one-hot target's class."""
 
@@ -393,7 +396,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
         super().__init__(categorical_accuracy, name=name, dtype=dtype)
 
 
-@_registry.register("SparseCategoricalAccuracy")
+@_registry.register("sparse_categorical_accuracy", "SparseCategoricalAccuracy")
 class SparseCategoricalAccuracy(MeanMetricWrapper):
     """How often ``argmax(y_pred)`` equals the integer label."""
 
@@ -401,7 +404,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
 
-@_registry.register("TopKCategoricalAccuracy")
+@_registry.register("top_k_categorical_accuracy", "TopKCategoricalAccuracy")
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the one-hot target's class is among the ``k`` highest scores."""
 
@@ -409,7 +412,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
 
 
-@_registry.register("SparseTopKCategoricalAccuracy")
+@_registry.register("sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy")
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """How often the integer label is among the ``k`` highest scores."""
 
@@ -417,7 +420,7 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
 
 
-@_registry.register("MeanSquaredError")
+@_registry.register("mean_squared_error", "mse", "MeanSquaredError")
 class MeanSquaredError(MeanMetricWrapper):
     """Mean of ``(y_true - y_pred)**2``."""
 
@@ -427,7 +430,7 @@ class MeanSquaredError(MeanMetricWrapper):
         super().__init__(mean_squared_error, name=name, dtype=dtype)
 
 
-@_registry.register("MeanAbsoluteError")
+@_registry.register("mean_absolute_error", "mae", "MeanAbsoluteError")
 class MeanAbsoluteError(MeanMetricWrapper):
     """Mean of ``|y_true - y_pred|``."""
 
@@ -437,7 +440,7 @@ class MeanAbsoluteError(MeanMetricWrapper):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
 
 
-@_registry.register("RootMeanSquaredError", "rmse", "root_mean_squared_error")
+@_registry.register("root_mean_squared_error", "rmse", "RootMeanSquaredError")
 class RootMeanSquaredError(MeanMetricWrapper):
     """sqrt of the mean squared error over all elements seen.
 
@@ -526,7 +529,7 @@ class _Confusion(Metric):
         return config
 
 
-@_registry.register("Precision", "precision")
+@_registry.register("precision", "Precision")
 class Precision(_Confusion):
     """TP / (TP + FP) over every output element, at ``thresholds`` (default 0.5).
 
@@ -542,7 +545,7 @@ class Precision(_Confusion):
         return self._ratio(self.tp, None if self.tp is None else self.tp + self.fp)
 
 
-@_registry.register("Recall", "recall")
+@_registry.register("recall", "Recall")
 class Recall(_Confusion):
     """TP / (TP + FN) over every output element, at ``thresholds`` (default 0.5).
 
@@ -555,7 +558,7 @@ class Recall(_Confusion):
         return self._ratio(self.tp, None if self.tp is None else self.tp + self.fn)
 
 
-@_registry.register("F1Score", "f1_score", "f1")
+@_registry.register("f1_score", "f1", "F1Score")
 class F1Score(Metric):
     """F1 per class of one-hot (or multi-label) targets: 2PR / (P + R).
 
@@ -633,7 +636,7 @@ class F1Score(Metric):
 # --------------------------------------------------------------------------- AUC
 
 
-@_registry.register("AUC", "auc")
+@_registry.register("auc", "AUC")
 class AUC(Metric):
     """Area under the ROC or precision-recall curve, from counts at fixed thresholds.
 
@@ -792,7 +795,7 @@ def _pr_auc_interpolated(tp, fp, fn) -> float:
 # --------------------------------------------------------------------------- R2
 
 
-@_registry.register("R2Score", "r2_score", "r2")
+@_registry.register("r2_score", "r2", "R2Score")
 class R2Score(Metric):
     """Coefficient of determination 1 - SS_res / SS_tot, per output, then aggregated.
 
@@ -919,7 +922,7 @@ class _MultiLabel(Metric):
         return config
 
 
-@_registry.register("MultiLabelAccuracy", "multilabel_accuracy")
+@_registry.register("multilabel_accuracy", "MultiLabelAccuracy")
 class MultiLabelAccuracy(_MultiLabel):
     """Accuracy for multi-label outputs, each label decided by its own threshold.
 
@@ -1023,7 +1026,7 @@ class _MultiLabelCounts(_MultiLabel):
         return config
 
 
-@_registry.register("MultiLabelPrecision", "multilabel_precision")
+@_registry.register("multilabel_precision", "MultiLabelPrecision")
 class MultiLabelPrecision(_MultiLabelCounts):
     """Precision of multi-label decisions (each label by its own threshold).
 
@@ -1047,7 +1050,7 @@ class MultiLabelPrecision(_MultiLabelCounts):
         return self._score(self.tp, self.fp)
 
 
-@_registry.register("MultiLabelRecall", "multilabel_recall")
+@_registry.register("multilabel_recall", "MultiLabelRecall")
 class MultiLabelRecall(_MultiLabelCounts):
     """Recall of multi-label decisions (each label by its own threshold).
 
@@ -1073,10 +1076,9 @@ class MultiLabelRecall(_MultiLabelCounts):
 
 for _name in ("Mean", "MeanMetricWrapper"):
     _registry.add(_name, globals()[_name])
-_registry.add("acc", Accuracy)
-_registry.add("accuracy", Accuracy)
 
 _FUNCTION_CLASSES = {
+    accuracy: Accuracy,
     binary_accuracy: BinaryAccuracy,
     categorical_accuracy: CategoricalAccuracy,
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
@@ -1101,15 +1103,16 @@ def get(identifier: Any) -> Metric:
         return identifier
     if identifier is None:
         raise ValueError("metrics.get(None): expected a metric name, object or callable.")
-    obj = _registry.get(identifier)
-    if isinstance(obj, Metric):
-        metric = obj
-    elif obj in _FUNCTION_CLASSES:
-        metric = _FUNCTION_CLASSES[obj]()
-    elif callable(obj):
-        metric = MeanMetricWrapper(obj)
-    else:  # pragma: no cover - the registry only holds classes and functions
-        raise TypeError(f"Cannot make a metric from {identifier!r}.")
+    if (
+        callable(identifier)
+        and not isinstance(identifier, type)
+        and identifier in _FUNCTION_CLASSES
+    ):
+        metric = _FUNCTION_CLASSES[identifier]()
+    elif callable(identifier) and not isinstance(identifier, type):
+        metric = MeanMetricWrapper(identifier)
+    else:
+        metric = _registry.get(identifier)
     if isinstance(identifier, str):
         metric.name = identifier
     return metric

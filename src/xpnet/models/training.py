@@ -205,7 +205,7 @@ class Trainer:
             sws[0] = cw if sws[0] is None else np.asarray(B.to_numpy(sws[0])) * cw
         if all(w is None for w in sws):
             return None
-        sws = [np.ones(len(ys[i]), dtype=np.float32) if w is None else w for i, w in enumerate(sws)]
+        sws = [np.ones(int(ys[i].shape[0]), dtype=np.float32) if w is None else w for i, w in enumerate(sws)]
         return sws
 
     def _feed(self, x, y, sample_weight, class_weight, batch_size, shuffle):
@@ -524,7 +524,7 @@ class Trainer:
         """Outputs for one batch (arrays of the model's backend)."""
         with self._scope():
             xs, single_x = self._flat(x, "x")
-            batch = _whole(ArrayFeed(xs, batch_size=max(1, len(xs[0])), shuffle=False))
+            batch = _whole(ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False))
             with no_grad():
                 out = self(batch[0] if single_x else batch, training=False)
         if isinstance(out, (list, tuple)):
