@@ -112,7 +112,9 @@ def test_get_file_tries_mirrors_and_replaces_a_corrupted_cache(tmp_path):
 
 def test_get_file_reports_every_mirror(tmp_path):
     with pytest.raises(_download.DownloadError, match=r"(?s)nonexistent/a.*nonexistent/b.*put it"):
-        _download.get_file("x", ["file:///nonexistent/a", "file:///nonexistent/b"], "0" * 64, tmp_path)
+        _download.get_file(
+            "x", ["file:///nonexistent/a", "file:///nonexistent/b"], "0" * 64, tmp_path
+        )
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):

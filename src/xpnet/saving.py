@@ -291,11 +291,19 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
             raise LoadError(f"{filepath}: the file does not say the model's input shape.")
         model.build(_tupled(shape))
     order = meta.get("weight_names") or list(weights)
-    _check_names_and_shapes(model, order, weights, filepath, exact=True)
+    # Sequential and functional configs name every layer, so names must match exactly; a
+    # subclassed model creates its layers in __init__ with fresh automatic names
+    _check_names_and_shapes(model, order, weights, filepath, exact=_configured(model))
     _assign(model, [weights[n] for n in order])
     if compile and "compile" in config:
         _compile_from_config(model, config["compile"], opt, filepath)
     return model
+
+
+def _configured(model) -> bool:
+    from xpnet.models import Functional, Sequential
+
+    return isinstance(model, (Functional, Sequential))
 
 
 def _tupled(shape):

@@ -10,15 +10,15 @@ attributes and a ``call`` method is a subclassed model. Both get Keras's
 >>> class TwoLayer(xn.Model):
 ...     def __init__(self):
 ...         super().__init__()
-...         self.hidden = xn.layers.Dense(8, activation="relu")
-...         self.out = xn.layers.Dense(2)
+...         self.hidden = xn.layers.Dense(8, activation="relu", name="hidden")
+...         self.out = xn.layers.Dense(2, name="out")
 ...     def call(self, x):
 ...         return self.out(self.hidden(x))
 >>> net = TwoLayer()
 >>> net(xn.Tensor([[1.0, 2.0, 3.0]])).shape
 (1, 2)
 >>> [layer.name for layer in net.layers]
-['dense', 'dense_1']
+['hidden', 'out']
 """
 
 from __future__ import annotations
