@@ -212,7 +212,7 @@ def test_reduce_lr_on_plateau():
 
 
 def test_terminate_on_nan():
-    x, y = data()
+    x, _y = data()
     model = small_model()
     model.compile(optimizer=SGDDouble(1e30), loss=MSEDouble())
     target = np.full((16, 3), 1e30, dtype=np.float32)

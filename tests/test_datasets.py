@@ -25,7 +25,7 @@ def test_digits_are_bundled_with_their_provenance():
 
 
 def test_digits_split_is_stratified_and_fixed():
-    (x_tr, y_tr), (x_te, y_te) = xn.datasets.digits.load_data(flatten=True)
+    (x_tr, _y_tr), (x_te, y_te) = xn.datasets.digits.load_data(flatten=True)
     assert x_tr.shape == (1437, 64) and x_te.shape == (360, 64)
     assert np.bincount(y_te).min() >= 35
     (_, _), (_, y_te2) = xn.datasets.digits.load_data(flatten=True)
@@ -47,7 +47,7 @@ def test_synthetic_classification_sets(make, kw, n_classes):
     assert x.dtype == np.float32 and y.dtype == np.int64
     assert len(x) == len(y) == 40
     assert sorted(set(y.tolist())) == list(range(n_classes))
-    x2, y2 = make(seed=1, **kw)
+    x2, _y2 = make(seed=1, **kw)
     np.testing.assert_array_equal(x, x2)
     x3, _ = make(seed=2, **kw)
     assert not np.array_equal(x, x3)

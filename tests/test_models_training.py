@@ -102,7 +102,7 @@ def test_class_weight_is_a_per_sample_weight():
     sw = np.array([cw[int(k)] for k in y], dtype=np.float32)
     b.fit(x, y, batch_size=20, epochs=2, shuffle=False, sample_weight=sw, verbose=0)
     c.fit(x, y, batch_size=20, epochs=2, shuffle=False, verbose=0)
-    for wa, wb, wc in zip(a.get_weights(), b.get_weights(), c.get_weights()):
+    for wa, wb, _wc in zip(a.get_weights(), b.get_weights(), c.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-7)
     assert not all(np.allclose(wa, wc) for wa, wc in zip(a.get_weights(), c.get_weights()))
 
@@ -194,7 +194,7 @@ def test_accuracy_is_resolved_from_the_loss_and_shapes():
     x, y = blobs(20)
     model = compiled()
     model.evaluate(x, y, verbose=0)
-    acc = [m for m in model.metrics if m.name == "accuracy"][0]
+    acc = next(m for m in model.metrics if m.name == "accuracy")
     assert isinstance(acc, xn.metrics.SparseCategoricalAccuracy)
     onehot = compiled()
     onehot.compile(optimizer=SGDDouble(), loss=MSEDouble(), metrics=["acc"])

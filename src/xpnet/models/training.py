@@ -205,7 +205,10 @@ class Trainer:
             sws[0] = cw if sws[0] is None else np.asarray(B.to_numpy(sws[0])) * cw
         if all(w is None for w in sws):
             return None
-        sws = [np.ones(int(ys[i].shape[0]), dtype=np.float32) if w is None else w for i, w in enumerate(sws)]
+        sws = [
+            np.ones(int(ys[i].shape[0]), dtype=np.float32) if w is None else w
+            for i, w in enumerate(sws)
+        ]
         return sws
 
     def _feed(self, x, y, sample_weight, class_weight, batch_size, shuffle):
