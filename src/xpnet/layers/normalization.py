@@ -348,11 +348,12 @@ class BatchNormalization(_Affine):
     def _infer(self, x):
         # y = x * scale + shift with per-channel scale = gamma / sqrt(moving_var + eps)
         # and shift = beta - moving_mean * scale: two passes over x.
+        # (Tensors on the left: a raw array on the left of a Tensor is an error on some backends)
         xp = x.xp
         mm = xp.astype(self.moving_mean.data, x.dtype)
         inv = 1.0 / xp.sqrt(xp.astype(self.moving_variance.data, x.dtype) + self.epsilon)
-        scale = inv if self.gamma is None else self.gamma * inv
-        shift = -mm * scale if self.beta is None else self.beta - mm * scale
+        scale = Tensor._make(inv, None) if self.gamma is None else self.gamma * inv
+        shift = -(scale * mm) if self.beta is None else self.beta - scale * mm
         return x * _reshaped(scale, self._bshape) + _reshaped(shift, self._bshape)
 
     def get_config(self):
