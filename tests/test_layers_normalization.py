@@ -408,6 +408,16 @@ def test_normalization_refuses_to_run_without_statistics():
         layers.Normalization().adapt([])
 
 
+def test_integer_features_are_standardized_in_floatx():
+    pixels = np.array([[0, 255], [128, 64], [255, 0]], dtype=np.uint8)
+    norm = layers.Normalization()
+    norm.adapt(pixels)
+    y = norm(pixels)
+    assert y.dtype == B.dtype("float32", y.xp)
+    p = pixels.astype(np.float64)
+    assert_close(y, (p - p.mean(0)) / p.std(0), rtol=1e-5, atol=1e-6)
+
+
 def test_restored_weights_count_as_adapted():
     train, test = _train_test()
     norm = layers.Normalization()

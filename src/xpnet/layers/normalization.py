@@ -796,6 +796,8 @@ class Normalization(Layer):
         return xp.astype(mean, dtype), xp.astype(var, dtype)
 
     def call(self, inputs):
+        if not B.is_floating(inputs.data):  # raw integer features (pixels, counts)
+            inputs = ops.cast(inputs, self.dtype)
         mean, var = self._stats(inputs.xp, inputs.dtype)
         std = inputs.xp.clip(inputs.xp.sqrt(var), min=1e-7)
         if self.invert:

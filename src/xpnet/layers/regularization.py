@@ -123,7 +123,9 @@ class Dropout(_Noise):
     """Inverted dropout: in training, keep each unit with probability ``1 - rate``.
 
     Kept units are scaled by ``1 / (1 - rate)`` so the expected output equals
-    the input; at inference the layer is the identity (nothing to rescale)::
+    the input; at inference the layer is the identity (nothing to rescale).
+    This is the course notes' recipe ``d = rand(shape) < keep_prob;
+    a = a * d / keep_prob`` with ``keep_prob = 1 - rate``::
 
         training:  y = x * m / (1 - rate),  m ~ Bernoulli(1 - rate)
         inference: y = x
