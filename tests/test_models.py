@@ -277,3 +277,20 @@ def test_training_flag_reaches_nested_layers():
     model(_x(1, 2), training=True)
     model(_x(1, 2), training=False)
     assert seen == [True, False]
+
+
+def test_training_argument_is_looked_up_per_class():
+    # base.Layer cached "call takes training" on the class; a subclass inherited its parent's
+    # answer once the parent had been called, and got an unexpected training= argument
+    with pytest.raises(NotImplementedError):
+        xn.Model()(_x())  # caches for Model, whose call takes training
+
+    class NoTraining(xn.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = Dense(2)
+
+        def call(self, x):
+            return self.d(x)
+
+    assert NoTraining()(_x()).shape == (5, 2)

@@ -85,8 +85,9 @@ def activation_and_derivative(name: str, x) -> tuple[Any, Any]:
     return xn.to_numpy(y), xn.to_numpy(t.grad)
 
 
-def activation_gallery(names: Sequence[str] | None = None, x_range=(-4.0, 4.0),
-                       num: int = 401, columns: int = 4):
+def activation_gallery(
+    names: Sequence[str] | None = None, x_range=(-4.0, 4.0), num: int = 401, columns: int = 4
+):
     """A grid of every elementwise activation (solid) and its derivative (dashed).
 
     Args:

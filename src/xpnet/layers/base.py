@@ -237,10 +237,12 @@ class Layer:
             self.input_spec.check(self, inputs.shape)
         if training is None:
             training = _context.training
-        if type(self)._call_has_training is None:
-            params = inspect.signature(type(self).call).parameters
-            type(self)._call_has_training = "training" in params
-        if self._call_has_training:
+        cls = type(self)
+        has_training = cls.__dict__.get("_call_has_training")  # per class, never inherited
+        if has_training is None:
+            has_training = "training" in inspect.signature(cls.call).parameters
+            cls._call_has_training = has_training
+        if has_training:
             kwargs["training"] = training
         saved = _context.training
         _context.training = training
