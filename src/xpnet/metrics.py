@@ -78,6 +78,11 @@ def _raw(x):
 
 def _pair(y_true, y_pred):
     """Raw arrays on y_pred's backend and device, and their namespace."""
+    t = type(y_pred)
+    if t is type(y_true):  # the fit loop's case: both already on the model's backend
+        xp = B._ns_by_type.get(t)
+        if xp is not None:
+            return y_true, y_pred, xp
     y_pred = _raw(y_pred)
     if not B._is_array(y_pred) or isinstance(y_pred, np.generic):
         y_pred = B.asarray(y_pred)
@@ -100,8 +105,15 @@ def _like(value, ref):
     return xp.asarray(host, device=B.device_of(ref))
 
 
+_FLOATING: dict[Any, bool] = {}
+
+
 def _floating(xp, a) -> bool:
-    return xp.isdtype(a.dtype, "real floating")
+    dt = a.dtype
+    known = _FLOATING.get(dt)
+    if known is None:
+        known = _FLOATING[dt] = bool(xp.isdtype(dt, "real floating"))
+    return known
 
 
 def _float(xp, a, ref=None):
@@ -301,7 +313,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     if _floating(xp, y_true):
         hit = xp.astype(pred, y_true.dtype) == y_true
     else:
-        hit = pred == xp.astype(y_true, pred.dtype)
+        hit = pred == (y_true if y_true.dtype == pred.dtype else xp.astype(y_true, pred.dtype))
     return _float(xp, hit, y_pred)
 
 
