@@ -365,3 +365,26 @@ def test_killing_a_process_mid_save_leaves_the_previous_file_loadable(tmp_path):
     loaded = xn.models.load_model(path)
     out = xn.to_numpy(loaded.predict(np.ones((2, 300), np.float32), verbose=0))
     np.testing.assert_allclose(out, np.load(expected), rtol=1e-5, atol=1e-5)
+
+
+def test_models_with_merging_normalization_dropout_and_reshaping_round_trip(tmp_path):
+    L = xn.layers
+    xn.set_seed(4)
+    img = xn.Input(shape=(2, 4), name="img")
+    vec = xn.Input(shape=(3,), name="vec")
+    flat = L.Flatten()(img)
+    h = L.Concatenate()([flat, vec])
+    h = L.BatchNormalization()(L.Dense(6, activation="relu")(h))
+    h = L.Dropout(0.5)(h)
+    out = L.Add()([L.Dense(2)(h), L.Dense(2)(h)])
+    model = xn.Model([img, vec], out)
+    x = [
+        np.random.default_rng(1).standard_normal((5, 2, 4)).astype(np.float32),
+        np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32),
+    ]
+    model(x, training=True)  # moves the batch-norm statistics away from their start
+    assert model.non_trainable_weights
+    path = tmp_path / "mixed.xpnet"
+    model.save(path)
+    clone = xn.models.load_model(path)
+    assert_same(predict(clone, x), predict(model, x))  # inference: dropout off, moving stats
