@@ -110,9 +110,10 @@ _FLOATING: dict[Any, bool] = {}
 
 def _floating(xp, a) -> bool:
     dt = a.dtype
-    known = _FLOATING.get(dt)
+    key = (type(dt), dt)  # never compare dtypes of two libraries (strict warns)
+    known = _FLOATING.get(key)
     if known is None:
-        known = _FLOATING[dt] = bool(xp.isdtype(dt, "real floating"))
+        known = _FLOATING[key] = bool(xp.isdtype(dt, "real floating"))
     return known
 
 
