@@ -336,6 +336,16 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     from logits ``x``: ``max(x, 0) - x y + log(1 + exp(-|x|))`` (stable).
     ``label_smoothing`` moves targets towards 0.5: ``y (1 - s) + 0.5 s``.
 
+    Args:
+        y_true: targets in [0, 1] (0/1 labels or soft), y_pred's shape.
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` are logits.
+        label_smoothing: s in [0, 1].
+        axis: the axis averaged over.
+
+    Returns:
+        Per-sample losses, shape ``y_pred.shape`` without ``axis``.
+
     >>> import xpnet as xn
     >>> out = xn.losses.binary_crossentropy([[0, 1], [0, 0]], xn.Tensor([[0.6, 0.4], [0.4, 0.6]]))
     >>> [round(v, 3) for v in xn.to_numpy(out).tolist()]
@@ -385,6 +395,16 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     ``label_smoothing`` s: ``y (1 - s) + s / num_classes`` (PyTorch's
     ``label_smoothing`` is the same definition).
 
+    Args:
+        y_true: one-hot (or soft) targets, y_pred's shape.
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` are logits.
+        label_smoothing: s in [0, 1].
+        axis: the class axis.
+
+    Returns:
+        Per-sample losses, shape ``y_pred.shape`` without ``axis``.
+
     >>> import xpnet as xn
     >>> y_pred = xn.Tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
     >>> out = xn.losses.categorical_crossentropy([[0, 1, 0], [0, 0, 1]], y_pred)
@@ -416,6 +436,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     ``ignore_class``: labels equal to it contribute 0 (and the Loss class leaves
     them out of the average, as Keras masks them). Keras 3 gives this loss no
     ``label_smoothing``.
+
+    Args:
+        y_true: integer class indices, y_pred's shape without ``axis`` (a
+            trailing axis of size 1 is accepted; whole-number floats are cast).
+        y_pred: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` are logits.
+        ignore_class: a label value to ignore (None: none).
+        axis: the class axis.
+
+    Returns:
+        Per-sample losses, the shape of the labels.
 
     >>> import xpnet as xn
     >>> out = xn.losses.sparse_categorical_crossentropy([1, 2], xn.Tensor([[2.0, 1.0, 0.1]] * 2),
@@ -654,6 +685,14 @@ def multiclass_svm(y_true, y_pred, margin=1.0):
     ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)`` for scores ``s``
     (last axis). PyTorch's ``multi_margin_loss`` (p=1) is this divided by the
     number of classes.
+
+    Args:
+        y_true: integer class indices, shape ``y_pred.shape[:-1]``.
+        y_pred: class scores.
+        margin: the required margin (default 1.0, the notes' delta).
+
+    Returns:
+        Per-sample losses, shape ``y_pred.shape[:-1]``.
 
     >>> import xpnet as xn
     >>> scores = xn.Tensor([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
@@ -982,9 +1021,11 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     def _mask(self, y_true, y_pred):
         if self.ignore_class is None:
             return None
-        axis = _axis(self.axis, y_pred.ndim, self.name)
-        labels = _labels(y_true, y_pred, self.name, axis, self.ignore_class)
-        return labels != self.ignore_class
+        # call() has validated the labels; only their validity mask is needed here
+        axis = self.axis % y_pred.ndim
+        data = _on_backend_of(y_true.data if isinstance(y_true, Tensor) else y_true, y_pred)
+        shape = tuple(s for i, s in enumerate(y_pred.shape) if i != axis)
+        return y_pred.xp.reshape(data != self.ignore_class, shape)
 
 
 def _plain(fn: Callable, class_name: str, *names: str, doc: str):

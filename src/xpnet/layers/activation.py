@@ -226,7 +226,7 @@ class Softmax(_Elementwise):
 
 
 class Activation(_Elementwise):
-    """Applies an activation function, given by name or as a callable.
+    """Applies an activation function, given by name or as a callable (None: linear).
 
     >>> import xpnet as xn
     >>> xn.to_numpy(xn.layers.Activation("relu")(xn.Tensor([[-1.0, 2.0]]))).tolist()
@@ -235,12 +235,7 @@ class Activation(_Elementwise):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        if activation is None:
-            raise ValueError(
-                "Activation: expected an activation name or callable for activation. "
-                "Received: activation=None (use 'linear' for the identity)."
-            )
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation)  # None: linear, as in Keras
 
     def call(self, inputs):
         return self.activation(inputs)
