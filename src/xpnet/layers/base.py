@@ -13,6 +13,7 @@ nested layer in training mode unless that layer is called with its own flag.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import threading
@@ -137,6 +138,19 @@ class Layer:
     """
 
     _call_has_training: bool | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_sets_built", False):
+            # a layer is built once its build() returns, however build() was reached
+            @functools.wraps(build)
+            def wrapped(self, input_shape, _build=build):
+                _build(self, input_shape)
+                self.built = True
+
+            wrapped._sets_built = True
+            cls.build = wrapped
 
     def __init__(
         self,
