@@ -13,6 +13,7 @@ from xpnet import (
     constraints,
     initializers,
     layers,
+    losses,
     ops,
     regularizers,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "initializers",
     "is_grad_enabled",
     "layers",
+    "losses",
     "no_grad",
     "ops",
     "prefer_gpu",
