@@ -14,6 +14,7 @@ from xpnet import (
     initializers,
     layers,
     ops,
+    optimizers,
     regularizers,
 )
 from xpnet.backend import (
@@ -64,6 +65,7 @@ __all__ = [
     "layers",
     "no_grad",
     "ops",
+    "optimizers",
     "prefer_gpu",
     "regularizers",
     "require_gpu",
