@@ -44,7 +44,6 @@ __all__ = [
     "available_backends",
     "bernoulli",
     "check_compatible",
-    "copy_into",
     "device",
     "device_of",
     "dtype",
@@ -68,6 +67,7 @@ __all__ = [
     "set_seed",
     "to_numpy",
     "truncated_normal",
+    "update_inplace",
     "use_backend",
     "xp",
 ]
@@ -445,43 +445,34 @@ def device_of(x):
 # --------------------------------------------------------------------------- in-place writes
 
 
-def copy_into(dst, src):
-    """Write ``src`` into ``dst`` in place where that is cheaper; return the array now holding it.
+def update_inplace(dst, value, op: str = "add") -> bool:
+    """``dst += value`` (``op="add"``) or ``dst -= value`` (``"sub"``) in place where that
+    pays; return whether it happened (if not, the caller rebinds to a new array).
 
-    The standard leaves in-place updates to each library (no ``out=``, and JAX
-    arrays are immutable), so optimizers compute new values with ordinary
-    calls and hand them here. On host memory (NumPy, PyTorch on the CPU)
-    writing into the existing array avoids the allocation churn of rebinding
-    large arrays every step (several times faster for an Adam update); the
-    caller must own ``dst`` (nobody else may hold it). Everywhere else, and
-    whenever shape or dtype differ, ``src`` is returned to be rebound: JAX cannot
-    write in place, CuPy and CUDA tensors sit on caching allocators where a new
-    array costs nothing but a copy costs a kernel launch, and array-api-strict
-    keeps the standard path exercised.
+    The standard leaves in-place updates to each library (no ``out=``; JAX
+    arrays are immutable), so optimizers compute values with ordinary calls and
+    store them through this one function. The caller must own ``dst`` (nobody
+    else may hold it). Only NumPy writes in place: one weight-sized allocation
+    fewer per update, and a heap that stays put, so glibc never hands freed
+    blocks back to the OS only to fault them in again (measured on a 784x256
+    Adam update: 1.0-1.2x faster than rebinding, benchmarks/optimizer_inplace.py).
+    PyTorch on the CPU measured slower in place (its temporaries then get
+    trimmed and faulted back every step), CuPy and CUDA tensors sit on caching
+    allocators where a new array costs nothing, JAX cannot write in place, and
+    array-api-strict keeps the standard path exercised: all of them rebind.
+    Any other ``op`` ("set") returns False: a copy would cost a pass that
+    rebinding does not.
     """
-    t = type(dst)
-    if t is np.ndarray:
-        if (
-            type(src) is np.ndarray
-            and dst.shape == src.shape
-            and dst.dtype == src.dtype
-            and dst.flags.writeable
-        ):
-            np.copyto(dst, src)
-            return dst
-        return src
-    if array_api_compat.is_torch_array(dst):
-        if (
-            dst.device.type == "cpu"
-            and not dst.requires_grad
-            and type(src) is t
-            and dst.shape == src.shape
-            and dst.dtype == src.dtype
-            and src.device == dst.device
-        ):
-            dst.copy_(src)
-            return dst
-    return src
+    if op not in ("add", "sub") or type(dst) is not np.ndarray:
+        return False
+    if not (_same_array_kind(dst, value, np.ndarray) and dst.flags.writeable):
+        return False
+    (np.add if op == "add" else np.subtract)(dst, value, out=dst)
+    return True
+
+
+def _same_array_kind(dst, value, kind) -> bool:
+    return type(value) is kind and value.shape == dst.shape and value.dtype == dst.dtype
 
 
 # --------------------------------------------------------------------------- conversion

@@ -30,8 +30,10 @@ class Adam(Optimizer):
         lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
         w <- w - lr_t * m / (sqrt(v) + epsilon)
 
-    ``epsilon`` is the paper's "epsilon hat" (torch's ``eps`` sits inside the
-    bias correction instead; the two agree when epsilon is negligible). With
+    (The code writes the moments as ``m += (g - m) * (1 - beta_1)``, the same
+    update stored in place.) ``epsilon`` is the paper's "epsilon hat" (torch's
+    ``eps`` sits inside the bias correction instead; the two agree when epsilon
+    is negligible). With
     ``amsgrad``, ``v`` in the last line is replaced by its running maximum.
 
     Args:
@@ -84,13 +86,13 @@ class Adam(Optimizer):
         xp = B.namespace(grad)
         t = self.iterations + 1
         lr_t = learning_rate * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-        s.momentum = s.momentum * b1 + grad * (1.0 - b1)
-        s.velocity = s.velocity * b2 + (grad * grad) * (1.0 - b2)
-        v = s.velocity
+        m, v = s.momentum, s.velocity
+        self.assign_add(m, (grad - m.data) * (1.0 - b1))
+        self.assign_add(v, (grad * grad - v.data) * (1.0 - b2))
         if self.amsgrad:
-            s.velocity_hat = xp.maximum(s.velocity_hat, v)
+            self.assign(s.velocity_hat, xp.maximum(s.velocity_hat.data, v.data))
             v = s.velocity_hat
-        self.assign_sub(var, s.momentum * lr_t / (xp.sqrt(v) + self.epsilon))
+        self.assign_sub(var, m.data * lr_t / (xp.sqrt(v.data) + self.epsilon))
 
 
 @register("adamw")
@@ -205,9 +207,10 @@ class Adamax(Optimizer):
         s, b1 = self.slots(var), self.beta_1
         xp = B.namespace(grad)
         lr_t = learning_rate / (1.0 - b1 ** (self.iterations + 1))
-        s.momentum = s.momentum * b1 + grad * (1.0 - b1)
-        s.norm = xp.maximum(s.norm * self.beta_2, xp.abs(grad))
-        self.assign_sub(var, s.momentum * lr_t / (s.norm + self.epsilon))
+        m, u = s.momentum, s.norm
+        self.assign_add(m, (grad - m.data) * (1.0 - b1))
+        self.assign(u, xp.maximum(u.data * self.beta_2, xp.abs(grad)))
+        self.assign_sub(var, m.data * lr_t / (u.data + self.epsilon))
 
 
 @register("nadam")
@@ -278,11 +281,10 @@ class Nadam(Optimizer):
         t = self.iterations + 1
         mu_t, mu_next = self._mu(t), self._mu(t + 1)
         product, product_next = self.u_product, self.u_product * mu_next
-        s.momentum = s.momentum * b1 + grad * (1.0 - b1)
-        s.velocity = s.velocity * b2 + (grad * grad) * (1.0 - b2)
-        m_hat = s.momentum * (mu_next / (1.0 - product_next)) + grad * (
-            (1.0 - mu_t) / (1.0 - product)
-        )
-        v_hat = s.velocity * (1.0 / (1.0 - b2**t))
+        m, v = s.momentum, s.velocity
+        self.assign_add(m, (grad - m.data) * (1.0 - b1))
+        self.assign_add(v, (grad * grad - v.data) * (1.0 - b2))
+        m_hat = m.data * (mu_next / (1.0 - product_next)) + grad * ((1.0 - mu_t) / (1.0 - product))
+        v_hat = v.data * (1.0 / (1.0 - b2**t))
         denominator = B.namespace(grad).sqrt(v_hat) + self.epsilon
         self.assign_sub(var, m_hat * learning_rate / denominator)

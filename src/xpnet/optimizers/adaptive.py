@@ -75,16 +75,19 @@ class RMSprop(Optimizer):
 
     def update_step(self, grad, var, learning_rate):
         s, rho = self.slots(var), self.rho
-        s.velocity = s.velocity * rho + (grad * grad) * (1.0 - rho)
+        v = s.velocity
+        self.assign(v, v.data * rho + (grad * grad) * (1.0 - rho))
         if self.centered:
-            s.average_gradient = s.average_gradient * rho + grad * (1.0 - rho)
-            denominator = s.velocity - s.average_gradient * s.average_gradient + self.epsilon
+            a = s.average_gradient
+            self.assign(a, a.data * rho + grad * (1.0 - rho))
+            denominator = v.data - a.data * a.data + self.epsilon
         else:
-            denominator = s.velocity + self.epsilon
+            denominator = v.data + self.epsilon
         increment = grad * learning_rate / B.namespace(grad).sqrt(denominator)
         if self.momentum > 0:
-            s.momentum = s.momentum * self.momentum + increment
-            self.assign_sub(var, s.momentum)
+            u = s.momentum
+            self.assign(u, u.data * self.momentum + increment)
+            self.assign_sub(var, u.data)
         else:
             self.assign_sub(var, increment)
 
@@ -142,9 +145,9 @@ class Adagrad(Optimizer):
         return {"accumulator": self.full_like(var, self.initial_accumulator_value)}
 
     def update_step(self, grad, var, learning_rate):
-        s = self.slots(var)
-        s.accumulator = s.accumulator + grad * grad
-        root = B.namespace(grad).sqrt(s.accumulator + self.epsilon)
+        acc = self.slots(var).accumulator
+        self.assign_add(acc, grad * grad)
+        root = B.namespace(grad).sqrt(acc.data + self.epsilon)
         self.assign_sub(var, grad * learning_rate / root)
 
 
@@ -206,7 +209,8 @@ class Adadelta(Optimizer):
     def update_step(self, grad, var, learning_rate):
         s, rho, eps = self.slots(var), self.rho, self.epsilon
         xp = B.namespace(grad)
-        s.accumulated_grad = s.accumulated_grad * rho + (grad * grad) * (1.0 - rho)
-        delta = -(xp.sqrt(s.accumulated_delta_var + eps) * grad) / xp.sqrt(s.accumulated_grad + eps)
-        s.accumulated_delta_var = s.accumulated_delta_var * rho + (delta * delta) * (1.0 - rho)
+        eg, ed = s.accumulated_grad, s.accumulated_delta_var
+        self.assign(eg, eg.data * rho + (grad * grad) * (1.0 - rho))
+        delta = -(xp.sqrt(ed.data + eps) * grad) / xp.sqrt(eg.data + eps)
+        self.assign(ed, ed.data * rho + (delta * delta) * (1.0 - rho))
         self.assign_add(var, delta * learning_rate)

@@ -9,11 +9,13 @@ parameter with the learning rate of the current step, count the step, then
 project each parameter through its ``constraint``.
 
 Updates work on raw arrays (``p.data``, ``p.grad``) and never record a graph.
-New values are computed with ordinary Array API calls; :meth:`Optimizer.assign`
-and the slot attributes then store them, writing in place where the backend
-allows it and the optimizer owns the array (NumPy, PyTorch on the CPU; see
-:func:`xpnet.backend.copy_into`) and rebinding everywhere else (JAX, CuPy,
-array-api-strict). ``inplace = False`` forces rebinding.
+Values are computed with ordinary Array API calls and stored, as in Keras,
+through :meth:`Optimizer.assign`, :meth:`~Optimizer.assign_add` and
+:meth:`~Optimizer.assign_sub`, on parameters and on state variables alike.
+Those three are the one place that decides how to store: in place where the
+backend profits and the optimizer owns the array (see
+:func:`xpnet.backend.update_inplace`), by rebinding ``.data`` everywhere else
+(JAX, CuPy, array-api-strict, or ``opt.inplace = False``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from xpnet.optimizers import _checks, schedules
 from xpnet.optimizers.schedules import LearningRateSchedule
 from xpnet.tensor import Tensor
 
-__all__ = ["Optimizer", "Slots", "register"]
+__all__ = ["Optimizer", "Slots", "StateVariable", "register"]
 
 _registry = Registry("optimizer")
 #: Class decorator filing an optimizer under its Keras name(s) for ``optimizers.get``.
@@ -46,37 +48,43 @@ _KERAS_ONLY = {
 }
 
 
-class Slots:
-    """One parameter's optimizer state, as attributes: ``s.momentum``, ``s.velocity``.
+class StateVariable:
+    """One array of optimizer state (a momentum, a velocity), owned by the optimizer.
 
-    Assigning ``s.name = value`` stores ``value`` (a freshly computed array),
-    writing it into the existing array in place when the optimizer allows it.
-    Read a slot again after assigning it: an old reference may have changed.
+    Like a Parameter, it holds its array in ``.data``; update it through the
+    optimizer's ``assign``/``assign_add``/``assign_sub``.
     """
 
-    __slots__ = ("_arrays", "_optimizer")
+    __slots__ = ("data", "name")
 
-    def __init__(self, arrays: dict[str, Any], optimizer: Optimizer) -> None:
-        object.__setattr__(self, "_arrays", arrays)
-        object.__setattr__(self, "_optimizer", optimizer)
+    def __init__(self, data, name: str) -> None:
+        self.data = data
+        self.name = name
 
-    def __getattr__(self, name: str):
+    def __repr__(self) -> str:
+        return f"StateVariable({self.name!r}, shape={tuple(self.data.shape)})"
+
+
+class Slots:
+    """One parameter's state variables, by name: ``s.momentum``, ``s.velocity``."""
+
+    __slots__ = ("_vars",)
+
+    def __init__(self, arrays: dict[str, Any]) -> None:
+        self._vars = {name: StateVariable(a, name) for name, a in arrays.items()}
+
+    def __getattr__(self, name: str) -> StateVariable:
         try:
-            return self._arrays[name]
+            return self._vars[name]
         except KeyError:
             raise AttributeError(
-                f"{type(self._optimizer).__name__} keeps no state named {name!r} "
-                f"(it keeps {sorted(self._arrays)})."
+                f"no optimizer state named {name!r} (there is {sorted(self._vars)}); "
+                "create it in init_state()."
             ) from None
 
-    def __setattr__(self, name: str, value) -> None:
-        arrays = self._arrays
-        if name not in arrays:
-            raise AttributeError(f"unknown optimizer state {name!r}; create it in init_state().")
-        arrays[name] = B.copy_into(arrays[name], value) if self._optimizer.inplace else value
-
     def items(self):
-        return self._arrays.items()
+        """(name, array) pairs."""
+        return [(name, v.data) for name, v in self._vars.items()]
 
 
 class Optimizer:
@@ -242,7 +250,7 @@ class Optimizer:
         i = self._register(var)
         s = self._slots[i]
         if s is None:
-            s = self._slots[i] = Slots(self.init_state(var), self)
+            s = self._slots[i] = Slots(self.init_state(var))
         return s
 
     @staticmethod
@@ -254,26 +262,30 @@ class Optimizer:
     def full_like(var, value: float):
         return B.namespace(var.data).full_like(var.data, float(value))
 
-    def assign(self, var, value) -> None:
-        """Store the fresh array ``value`` as the data of parameter ``var``.
+    def assign(self, ref, value) -> None:
+        """``ref.data = value``: ``ref`` is a Parameter or a :class:`StateVariable`."""
+        if value is not ref.data:
+            self._store(ref, value, "set")
 
-        Written in place only into an array this optimizer stored before (so an
-        array that a user or another layer also holds is never modified);
-        otherwise ``var.data`` is rebound.
-        """
-        i = self._register(var)
-        old = var.data
-        if self.inplace and old is self._owned[i]:
-            var.data = B.copy_into(old, value)
-        else:
-            var.data = value
-        self._owned[i] = var.data
+    def assign_add(self, ref, value) -> None:
+        """``ref.data += value`` (in place where that pays, else rebinding)."""
+        self._store(ref, value, "add")
 
-    def assign_add(self, var, value) -> None:
-        self.assign(var, var.data + value)
+    def assign_sub(self, ref, value) -> None:
+        """``ref.data -= value`` (in place where that pays, else rebinding)."""
+        self._store(ref, value, "sub")
 
-    def assign_sub(self, var, value) -> None:
-        self.assign(var, var.data - value)
+    def _store(self, ref, value, op: str) -> None:
+        old = ref.data
+        if isinstance(ref, StateVariable):
+            owned = True
+        else:  # a parameter: only the array this optimizer stored last is its own to write
+            i = self._register(ref)
+            owned = old is self._owned[i]
+        if not (self.inplace and owned and B.update_inplace(old, value, op)):
+            ref.data = value if op == "set" else old + value if op == "add" else old - value
+        if not isinstance(ref, StateVariable):
+            self._owned[i] = ref.data
 
     # ------------------------------------------------------------------ the step
     def update_step(self, grad, var, learning_rate: float) -> None:  # pragma: no cover
@@ -301,7 +313,7 @@ class Optimizer:
         if self.weight_decay:
             for _, p in pairs:
                 if self._use_weight_decay(p):
-                    self.assign(p, p.data - p.data * (self.weight_decay * lr))
+                    self.assign_sub(p, p.data * (self.weight_decay * lr))
         self.begin_step()
         for g, (_, p) in zip(clipped, pairs):
             self.update_step(g, p, lr)
@@ -436,7 +448,7 @@ class Optimizer:
         for p in params:
             self._register(p)
         for i, saved in sorted(per_param.items()):
-            self._slots[i] = Slots(self._restore_slots(params[i], i, saved), self)
+            self._slots[i] = Slots(self._restore_slots(params[i], i, saved))
         self.iterations = int(state.get("iterations", 0))
         if "learning_rate" in state and not isinstance(self._learning_rate, LearningRateSchedule):
             self.learning_rate = float(state["learning_rate"])

@@ -61,11 +61,11 @@ class Lion(Optimizer):
         return {"momentum": self.zeros_like(var)}
 
     def update_step(self, grad, var, learning_rate):
-        s = self.slots(var)
+        m = self.slots(var).momentum
         b1, b2 = self.beta_1, self.beta_2
-        direction = B.namespace(grad).sign(s.momentum * b1 + grad * (1.0 - b1))
+        direction = B.namespace(grad).sign(m.data * b1 + grad * (1.0 - b1))
         self.assign_sub(var, direction * learning_rate)
-        s.momentum = s.momentum * b2 + grad * (1.0 - b2)
+        self.assign(m, m.data * b2 + grad * (1.0 - b2))
 
 
 def _open_unit(v: float) -> bool:

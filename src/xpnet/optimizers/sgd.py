@@ -61,9 +61,9 @@ class SGD(Optimizer):
         if self.momentum == 0:
             self.assign_sub(var, grad * learning_rate)
             return
-        s = self.slots(var)
-        s.momentum = s.momentum * self.momentum - grad * learning_rate
+        m = self.slots(var).momentum
+        self.assign(m, m.data * self.momentum - grad * learning_rate)
         if self.nesterov:
-            self.assign_add(var, s.momentum * self.momentum - grad * learning_rate)
+            self.assign_add(var, m.data * self.momentum - grad * learning_rate)
         else:
-            self.assign_add(var, s.momentum)
+            self.assign_add(var, m.data)
