@@ -57,6 +57,12 @@ OPTIMIZER_CASES = [
     OptCase("adamax", {"learning_rate": 0.05}),
     OptCase("nadam", {"learning_rate": 0.05}),
     OptCase("lion", {"learning_rate": 0.01}),
+    # a large epsilon makes its placement (inside or outside the square root) visible
+    OptCase("rmsprop", {"learning_rate": 0.01, "epsilon": 0.05}, "epsilon"),
+    OptCase("adam", {"learning_rate": 0.05, "epsilon": 0.05}, "epsilon"),
+    OptCase("adagrad", {"learning_rate": 0.1, "epsilon": 0.05}, "epsilon"),
+    OptCase("adamax", {"learning_rate": 0.05, "epsilon": 0.05}, "epsilon"),
+    OptCase("nadam", {"learning_rate": 0.05, "epsilon": 0.05}, "epsilon"),
 ]
 CASE_IDS = [c.id for c in OPTIMIZER_CASES]
 
