@@ -392,6 +392,10 @@ def test_fast_path_writes_in_place_on_numpy_only():
     inplace = xn.get_backend().name == "numpy"
     assert (p.data is first) == inplace
     assert (opt.slots(p).momentum.data is state) == inplace
+    opt.inplace = False
+    first, state = p.data, opt.slots(p).momentum.data
+    opt.apply([g], [p])
+    assert p.data is not first and opt.slots(p).momentum.data is not state
 
 
 # --------------------------------------------------------------------------- names, configs

@@ -104,8 +104,9 @@ class Optimizer:
 
     Attributes:
         iterations: the number of steps taken (an int).
-        inplace: store updates in place where the backend allows it (default True);
-            False always rebinds ``p.data`` to new arrays.
+        inplace: let ``assign_add``/``assign_sub`` write into arrays this optimizer
+            owns where that pays (NumPy; see :func:`xpnet.backend.update_inplace`).
+            Default True; False always rebinds ``.data`` to new arrays.
 
     Use it as ``opt.apply(grads, params)``, ``opt.apply_gradients(zip(grads, params))``
     or ``opt.step(params)`` (each Parameter's ``.grad``); ``opt.zero_grad(params)``
@@ -263,7 +264,12 @@ class Optimizer:
         return B.namespace(var.data).full_like(var.data, float(value))
 
     def assign(self, ref, value) -> None:
-        """``ref.data = value``: ``ref`` is a Parameter or a :class:`StateVariable`."""
+        """``ref.data = value``: ``ref`` is a Parameter or a :class:`StateVariable`.
+
+        ``value`` must be a fresh array (the result of a computation), never a
+        gradient or another variable's ``.data``: the stored array may later be
+        updated in place.
+        """
         if value is not ref.data:
             self._store(ref, value, "set")
 
