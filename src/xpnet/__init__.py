@@ -15,6 +15,7 @@ from xpnet import (
     layers,
     losses,
     ops,
+    optimizers,
     regularizers,
 )
 from xpnet.backend import (
@@ -66,6 +67,7 @@ __all__ = [
     "losses",
     "no_grad",
     "ops",
+    "optimizers",
     "prefer_gpu",
     "regularizers",
     "require_gpu",
