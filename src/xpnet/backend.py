@@ -69,6 +69,7 @@ __all__ = [
     "standard_normal",
     "to_numpy",
     "truncated_normal",
+    "update_inplace",
     "use_backend",
     "xp",
 ]
@@ -441,6 +442,39 @@ def _mix_message(a, b, where: str, what: str) -> str:
 def device_of(x):
     """The device an array lives on."""
     return array_api_compat.device(x)
+
+
+# --------------------------------------------------------------------------- in-place writes
+
+
+def update_inplace(dst, value, op: str = "add") -> bool:
+    """``dst += value`` (``op="add"``) or ``dst -= value`` (``"sub"``) in place where that
+    pays; return whether it happened (if not, the caller rebinds to a new array).
+
+    The standard leaves in-place updates to each library (no ``out=``; JAX
+    arrays are immutable), so optimizers compute values with ordinary calls and
+    store them through this one function. The caller must own ``dst`` (nobody
+    else may hold it). Only NumPy writes in place: one weight-sized allocation
+    fewer per update, and a heap that stays put, so glibc never hands freed
+    blocks back to the OS only to fault them in again (measured on a 784x256
+    Adam update: 1.0-1.2x faster than rebinding, benchmarks/optimizer_inplace.py).
+    PyTorch on the CPU measured slower in place (its temporaries then get
+    trimmed and faulted back every step), CuPy and CUDA tensors sit on caching
+    allocators where a new array costs nothing, JAX cannot write in place, and
+    array-api-strict keeps the standard path exercised: all of them rebind.
+    Any other ``op`` ("set") returns False: a copy would cost a pass that
+    rebinding does not.
+    """
+    if op not in ("add", "sub") or type(dst) is not np.ndarray:
+        return False
+    if not (_same_array_kind(dst, value, np.ndarray) and dst.flags.writeable):
+        return False
+    (np.add if op == "add" else np.subtract)(dst, value, out=dst)
+    return True
+
+
+def _same_array_kind(dst, value, kind) -> bool:
+    return type(value) is kind and value.shape == dst.shape and value.dtype == dst.dtype
 
 
 # --------------------------------------------------------------------------- conversion

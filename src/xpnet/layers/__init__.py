@@ -1,5 +1,6 @@
 """Layers, with Keras's names and arguments: ``xn.layers.Dense(64, activation="relu")``."""
 
+from xpnet.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from xpnet.layers.base import InputSpec, Layer, clear_session
 from xpnet.layers.core import Dense, Identity
 from xpnet.layers.merging import (
@@ -33,6 +34,8 @@ from xpnet.layers.regularization import (
 from xpnet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 
 __all__ = [
+    "ELU",
+    "Activation",
     "ActivityRegularization",
     "Add",
     "AlphaDropout",
@@ -50,14 +53,18 @@ __all__ = [
     "InputSpec",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "Maximum",
     "Minimum",
     "Multiply",
     "Normalization",
+    "PReLU",
     "Permute",
     "RMSNormalization",
+    "ReLU",
     "RepeatVector",
     "Reshape",
+    "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",

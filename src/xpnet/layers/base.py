@@ -354,8 +354,11 @@ class Layer:
             p.grad = None
 
     def get_weights(self) -> list:
-        """The weights as NumPy arrays, in :attr:`weights` order."""
-        return [B.to_numpy(p.data) for p in self.weights]
+        """Copies of the weights as NumPy arrays, in :attr:`weights` order.
+
+        Copies, as Keras returns: optimizers may update weights in place.
+        """
+        return [B.host_numpy.array(B.to_numpy(p.data), copy=True) for p in self.weights]
 
     def set_weights(self, weights: Sequence) -> None:
         """Set every weight from arrays (of any backend), in :attr:`weights` order."""
