@@ -61,10 +61,12 @@ def main(argv=None):
         model.compile(optimizer="adam", loss=loss_fn)
         model.fit(x, y, epochs=args.epochs, verbose=0)
 
-    def total_loss(inputs):
-        return loss_fn(y, model(inputs)) + sum(model.losses)
+    x_small, y_small = x[:8] / 10.0, y[:8]  # a few samples keep the check quick
 
-    result = xn.gradcheck(total_loss, x[:8] / 10.0, params=model.trainable_weights)
+    def total_loss(inputs):
+        return loss_fn(y_small, model(inputs)) + sum(model.losses)
+
+    result = xn.gradcheck(total_loss, x_small, params=model.trainable_weights)
     print(
         f"whole model: {'passed' if result.passed else 'FAILED'}, "
         f"max relative error {result.max_error:.2e} (tolerance {result.tol:g})"
