@@ -12,8 +12,6 @@ import xpnet as xn
 from xpnet import callbacks as C
 from xpnet.layers import Dense
 
-from doubles import MSEDouble, SGDDouble, SparseCEDouble
-
 
 class Scripted(C.Callback):
     """Writes a scripted value into the epoch logs (so monitors see a known sequence)."""
@@ -29,7 +27,11 @@ class Scripted(C.Callback):
 def small_model(seed=0, metrics=("accuracy",)):
     xn.set_seed(seed)
     model = xn.Sequential([xn.Input(shape=(3,)), Dense(3, activation="softmax")])
-    model.compile(optimizer=SGDDouble(0.1), loss=SparseCEDouble(), metrics=list(metrics))
+    model.compile(
+        optimizer=xn.optimizers.SGD(0.1),
+        loss=xn.losses.SparseCategoricalCrossentropy(),
+        metrics=list(metrics),
+    )
     return model
 
 
@@ -214,7 +216,7 @@ def test_reduce_lr_on_plateau():
 def test_terminate_on_nan():
     x, _y = data()
     model = small_model()
-    model.compile(optimizer=SGDDouble(1e30), loss=MSEDouble())
+    model.compile(optimizer=xn.optimizers.SGD(1e30), loss=xn.losses.MeanSquaredError())
     target = np.full((16, 3), 1e30, dtype=np.float32)
     with np.errstate(all="ignore"):
         h = model.fit(x, target, batch_size=2, epochs=3, verbose=0, callbacks=[C.TerminateOnNaN()])

@@ -419,6 +419,12 @@ def test_bad_arguments_are_explained(make, match):
         make()
 
 
+def test_confusion_metrics_reject_class_ids():
+    for metric in (M.AUC(), M.Precision(), M.Recall()):
+        with pytest.raises(ValueError, match="to_categorical"):
+            metric.update_state(_on_backend(LABELS), _on_backend(PROBS))
+
+
 def test_multilabel_metrics_reject_class_ids():
     with pytest.raises(ValueError, match="multi-label targets must be 0/1 rows"):
         M.MultiLabelAccuracy().update_state(_on_backend(LABELS), _on_backend(PROBS))

@@ -11,7 +11,6 @@ import xpnet as xn
 from xpnet import backend as B
 from xpnet.layers import Dense
 
-from doubles import MSEDouble, SGDDouble, SparseCEDouble
 from helpers import assert_on_active_backend
 
 
@@ -34,7 +33,11 @@ def classifier(seed=0, name=None, **dense_kw):
 
 def compiled(seed=0, lr=0.5, metrics=("accuracy",), **kw):
     model = classifier(seed, **kw)
-    model.compile(optimizer=SGDDouble(lr), loss=SparseCEDouble(), metrics=list(metrics))
+    model.compile(
+        optimizer=xn.optimizers.SGD(lr),
+        loss=xn.losses.SparseCategoricalCrossentropy(),
+        metrics=list(metrics),
+    )
     return model
 
 
@@ -121,7 +124,7 @@ def test_initial_epoch_and_steps_per_epoch():
 def test_evaluate_return_forms():
     x, y = blobs(40)
     plain = classifier()
-    plain.compile(optimizer=SGDDouble(), loss=SparseCEDouble())
+    plain.compile(optimizer=xn.optimizers.SGD(), loss=xn.losses.SparseCategoricalCrossentropy())
     loss = plain.evaluate(x, y, verbose=0)
     assert isinstance(loss, float)
     model = compiled()
@@ -175,8 +178,8 @@ def test_multi_output_losses_weights_and_metric_names():
     target = x.sum(axis=1, keepdims=True)
     model = two_output_model()
     model.compile(
-        optimizer=SGDDouble(0.1),
-        loss=[SparseCEDouble(), MSEDouble()],
+        optimizer=xn.optimizers.SGD(0.1),
+        loss=[xn.losses.SparseCategoricalCrossentropy(), xn.losses.MeanSquaredError()],
         loss_weights={"cls": 1.0, "reg": 0.5},
         metrics={"cls": ["accuracy"], "reg": ["mae"]},
     )
@@ -186,7 +189,9 @@ def test_multi_output_losses_weights_and_metric_names():
     h = model.fit(x, {"cls": y, "reg": target}, epochs=2, verbose=0)
     assert "reg_mae" in h.history
     with pytest.raises(ValueError, match="2 outputs"):
-        model.compile(optimizer=SGDDouble(), loss=[SparseCEDouble()])
+        model.compile(
+            optimizer=xn.optimizers.SGD(), loss=[xn.losses.SparseCategoricalCrossentropy()]
+        )
         model.fit(x, y, verbose=0)
 
 
@@ -197,12 +202,16 @@ def test_accuracy_is_resolved_from_the_loss_and_shapes():
     acc = next(m for m in model.metrics if m.name == "accuracy")
     assert isinstance(acc, xn.metrics.SparseCategoricalAccuracy)
     onehot = compiled()
-    onehot.compile(optimizer=SGDDouble(), loss=MSEDouble(), metrics=["acc"])
+    onehot.compile(
+        optimizer=xn.optimizers.SGD(), loss=xn.losses.MeanSquaredError(), metrics=["acc"]
+    )
     onehot.evaluate(x, xn.data.to_categorical(y, 3), verbose=0)
     assert isinstance(onehot.metrics[1], xn.metrics.CategoricalAccuracy)
     assert onehot.metrics[1].name == "acc"
     binary = xn.Sequential([xn.Input(shape=(4,)), Dense(1, activation="sigmoid")])
-    binary.compile(optimizer=SGDDouble(), loss=MSEDouble(), metrics=["accuracy"])
+    binary.compile(
+        optimizer=xn.optimizers.SGD(), loss=xn.losses.MeanSquaredError(), metrics=["accuracy"]
+    )
     binary.evaluate(x, (y > 0).astype(np.float32)[:, None], verbose=0)
     assert isinstance(binary.metrics[1], xn.metrics.BinaryAccuracy)
 
@@ -222,13 +231,13 @@ def test_errors_are_actionable():
     model = classifier()
     with pytest.raises(RuntimeError, match="must compile the model before fit"):
         model.fit(x, y)
-    model.compile(optimizer=SGDDouble(), loss=SparseCEDouble())
+    model.compile(optimizer=xn.optimizers.SGD(), loss=xn.losses.SparseCategoricalCrossentropy())
     with pytest.raises(ValueError, match=r"same number of samples.*\[10, 9\]"):
         model.fit(x, y[:9], verbose=0)
     with pytest.raises(ValueError, match="verbose"):
         model.fit(x, y, verbose=3)
     no_loss = classifier()
-    no_loss.compile(optimizer=SGDDouble())
+    no_loss.compile(optimizer=xn.optimizers.SGD())
     with pytest.raises(ValueError, match="No loss to optimize"):
         no_loss.fit(x, y, verbose=0)
 
@@ -263,7 +272,11 @@ def test_an_epoch_moves_batches_not_the_data_set():
     y = np.zeros(n, dtype=np.int64)
     xn.set_seed(0)
     model = xn.Sequential([xn.Input(shape=(d,)), Dense(3, activation="softmax")])
-    model.compile(optimizer=SGDDouble(0.01), loss=SparseCEDouble(), metrics=["accuracy"])
+    model.compile(
+        optimizer=xn.optimizers.SGD(0.01),
+        loss=xn.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
     model.fit(x[:64], y[:64], verbose=0)  # warm up caches outside the measurement
     tracemalloc.start()
     model.fit(x, y, batch_size=128, epochs=1, validation_split=0.1, verbose=0)
@@ -276,7 +289,7 @@ def test_an_epoch_moves_batches_not_the_data_set():
 def test_custom_training_loop_on_the_autograd():
     x, y = blobs(60)
     model = classifier(seed=2)
-    loss_fn, opt = SparseCEDouble(), SGDDouble(0.5)
+    loss_fn, opt = xn.losses.SparseCategoricalCrossentropy(), xn.optimizers.SGD(0.5)
     first = last = None
     for epoch in range(10):
         for xb, yb in xn.data.batches(x, y, batch_size=20, seed=epoch):
@@ -288,3 +301,42 @@ def test_custom_training_loop_on_the_autograd():
             last = loss.item()
     assert last < 0.5 * first
     assert all(p.grad is None for p in model.trainable_weights)
+
+
+def test_compile_takes_keras_names():
+    x, y = blobs(48)
+    model = classifier()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert isinstance(model.optimizer, xn.optimizers.Adam)
+    h = model.fit(x, y, epochs=3, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    with pytest.raises(ValueError, match="Unknown loss"):
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropi")
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        model.compile(optimizer="adamm", loss="mse")
+
+
+def test_a_plain_loss_function_is_wrapped():
+    x, y = blobs(30)
+    target = xn.data.to_categorical(y, 3)
+
+    def squared(y_true, y_pred):
+        d = y_pred - xn.Tensor(y_true, dtype="float32")
+        return (d * d).mean(axis=-1)
+
+    a, b = classifier(seed=1), classifier(seed=1)
+    a.compile(optimizer=xn.optimizers.SGD(0.5), loss=squared)
+    b.compile(optimizer=xn.optimizers.SGD(0.5), loss="mse")
+    assert a.evaluate(x, target, verbose=0) == pytest.approx(b.evaluate(x, target, verbose=0))
+    a.fit(x, target, shuffle=False, verbose=0)
+    b.fit(x, target, shuffle=False, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-7)
+
+
+def test_constraints_hold_after_every_step():
+    x, y = blobs(40)
+    model = classifier(kernel_constraint="non_neg")
+    model.compile(optimizer=xn.optimizers.SGD(1.0), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert xn.to_numpy(model.layers[0].kernel.data).min() >= 0.0

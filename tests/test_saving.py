@@ -388,3 +388,46 @@ def test_models_with_merging_normalization_dropout_and_reshaping_round_trip(tmp_
     model.save(path)
     clone = xn.models.load_model(path)
     assert_same(predict(clone, x), predict(model, x))  # inference: dropout off, moving stats
+
+
+def _compiled_mlp(seed=0):
+    model = mlp(seed)
+    model.compile(
+        optimizer=xn.optimizers.Adam(learning_rate=0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def test_training_resumes_where_it_stopped(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((48, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 48)
+    straight = _compiled_mlp()
+    straight.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
+    first = _compiled_mlp()
+    first.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    path = tmp_path / "half.xpnet"
+    first.save(path)
+    resumed = xn.models.load_model(path)
+    assert isinstance(resumed.optimizer, xn.optimizers.Adam)
+    assert resumed.optimizer.iterations == first.optimizer.iterations == 6
+    h = resumed.fit(x, y, batch_size=16, epochs=4, initial_epoch=2, shuffle=False, verbose=0)
+    assert set(h.history) == {"loss", "accuracy"}
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_compile_false_and_include_optimizer_false(tmp_path):
+    model = _compiled_mlp()
+    model.fit(X, np.arange(6) % 3, verbose=0)
+    path = tmp_path / "m.xpnet"
+    model.save(path, include_optimizer=False)
+    assert "optimizer.npz" not in zipfile.ZipFile(path).namelist()
+    fresh = xn.models.load_model(path)
+    assert fresh.optimizer.iterations == 0  # compiled again, optimizer state not restored
+    bare = xn.models.load_model(path, compile=False)
+    assert bare.optimizer is None
+    with pytest.raises(RuntimeError, match="must compile"):
+        bare.fit(X, np.zeros(6), verbose=0)

@@ -103,7 +103,11 @@ def _align(xp, y_true, y_pred):
         return xp.reshape(y_true, y_true.shape[:-1])
     if y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
         return xp.expand_dims(y_true, axis=-1)
-    return y_true
+    raise ValueError(
+        f"This metric needs 0/1 targets shaped like the predictions; got y_true "
+        f"{tuple(y_true.shape)} and y_pred {tuple(y_pred.shape)}. For class ids use "
+        "xn.data.to_categorical(y) or a sparse_* metric."
+    )
 
 
 def _zero(xp, ref):

@@ -16,7 +16,7 @@ from typing import Any
 
 from xpnet import metrics as metrics_mod
 
-__all__ = ["Compiled", "FunctionLoss", "LossTracker"]
+__all__ = ["Compiled", "LossTracker", "resolve_loss", "resolve_optimizer"]
 
 
 class LossTracker(metrics_mod.Mean):
@@ -28,24 +28,6 @@ class LossTracker(metrics_mod.Mean):
         v = value * n if n != 1 else value
         self.total = v if self.total is None else self.total + v
         self.count += n
-
-
-class FunctionLoss:
-    """A plain ``fn(y_true, y_pred) -> per-sample losses`` made a Loss (mean over the batch)."""
-
-    def __init__(self, fn, name: str | None = None) -> None:
-        self.fn = fn
-        self.name = name or getattr(fn, "__name__", "loss")
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        from xpnet import losses
-
-        return losses.reduce_weighted(self.fn(y_true, y_pred), sample_weight, "sum_over_batch_size")
-
-    def get_config(self):
-        from xpnet import losses
-
-        return {"fn": losses.serialize(self.fn), "name": self.name}
 
 
 def _is_plain_function(obj) -> bool:
@@ -67,8 +49,10 @@ def resolve_loss(identifier):
         return losses.get(identifier)
     if isinstance(identifier, type):
         return identifier()
-    if _is_plain_function(identifier):
-        return FunctionLoss(identifier)
+    if _is_plain_function(identifier):  # fn(y_true, y_pred) -> per-sample losses
+        from xpnet import losses
+
+        return losses.LossFunctionWrapper(identifier)
     if callable(identifier):
         return identifier
     raise TypeError(
@@ -91,7 +75,7 @@ def resolve_optimizer(identifier):
 
 def _loss_name(loss) -> str:
     parts = [type(loss).__name__, str(getattr(loss, "name", "") or "")]
-    fn = getattr(loss, "fn", None)
+    fn = getattr(loss, "fn", None)  # a LossFunctionWrapper's function
     if fn is not None:
         parts.append(getattr(fn, "__name__", ""))
     return " ".join(parts).lower().replace("_", "")
@@ -305,8 +289,6 @@ def _serialize_loss(spec):
         return [_serialize_loss(v) for v in spec]
     from xpnet import losses
 
-    if isinstance(spec, FunctionLoss):
-        return losses.serialize(spec.fn)
     return losses.serialize(spec)
 
 
