@@ -91,8 +91,10 @@ def summary_lines(
                 for cells in inner:
                     expanded.append(["  " + cells[0], *cells[1:3]] + [""] * (len(headers) - 3))
         rows = expanded
+    minimum = (28, 22, 12, 24, 10)  # about Keras's layout
     widths = [
-        max([len(h)] + [len(r[i]) for r in rows if i < len(r)]) + 2 for i, h in enumerate(headers)
+        max([len(h), minimum[i] - 2] + [len(r[i]) for r in rows if i < len(r)]) + 2
+        for i, h in enumerate(headers)
     ]
     width = max(sum(widths), line_length or 0)
 
