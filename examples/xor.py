@@ -1,7 +1,9 @@
 """XOR: the classic case for non-linearity (course notes, chapter on hidden layers).
 
-A linear model (logistic regression) cannot separate XOR: the best it can do is
-3 of the 4 points. One hidden layer of a few tanh units solves it.
+A linear model (logistic regression) cannot separate XOR: no line puts (0,1) and
+(1,0) on one side and (0,0) and (1,1) on the other, so it gets at most 3 of the 4
+points (trained, it ends near P = 0.5 everywhere). One hidden layer of a few tanh
+units solves it.
 
     python examples/xor.py --epochs 500 --backend numpy
 """
