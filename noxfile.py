@@ -123,3 +123,38 @@ def reference(session: nox.Session) -> None:
         session.log(f"reference suite on the {backend} backend")
         args = session.posargs or ["tests/reference"]
         session.run("python", "-m", "pytest", *args, env={**env, "XPNET_BACKEND": backend})
+
+
+def _install_plain(session: nox.Session, extras: str = "") -> dict[str, str]:
+    """Install xpnet (with ``extras``) as a user would; pass-through sessions use src/."""
+    if _passthrough(session):
+        path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+        return {"PYTHONPATH": path}
+    session.install(f".[{extras}]" if extras else ".")
+    return {}
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The README demo: an MLP on the bundled digits, on NumPy (fails below 97% accuracy)."""
+    env = _install_plain(session)
+    args = session.posargs or ["--backend", "numpy", "--min-accuracy", "0.97"]
+    session.run("python", "examples/digits_mlp.py", *args, env=env)
+
+
+EXAMPLES = {  # script: arguments for a quick run
+    "logistic_regression.py": ["--epochs", "20"],
+    "xor.py": ["--epochs", "20"],
+    "digits_mlp.py": ["--epochs", "2", "--verbose", "0"],
+    "multilabel.py": ["--epochs", "2"],
+    "custom_training_loop.py": ["--epochs", "2"],
+    "gradcheck_model.py": ["--epochs", "1"],
+}
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Every script in examples/ with a tiny epoch count (backend: XPNET_BACKEND or numpy)."""
+    env = _install_plain(session, "plot")
+    for script, args in EXAMPLES.items():
+        session.run("python", f"examples/{script}", *args, *session.posargs, env=env)

@@ -490,7 +490,8 @@ def to_numpy(x) -> np.ndarray:
         return x.detach().cpu().numpy()
     if array_api_compat.is_jax_array(x):
         return np.asarray(x)
-    if array_api_compat.is_array_api_strict_namespace(_namespace_or_none(x)):
+    ns = _namespace_or_none(x)  # None for lists and scalars
+    if ns is not None and array_api_compat.is_array_api_strict_namespace(ns):
         return np.from_dlpack(x)
     return np.asarray(x)
 

@@ -118,6 +118,14 @@ def to_tensor(x: Any, dtype: str | None = None) -> Any:
     return Tensor._make(data, None)
 
 
+def _is_symbolic(x: Any) -> bool:
+    """Whether ``x`` is (a list of) symbolic tensors from ``xn.Input`` (functional API)."""
+    t = type(x)
+    if t is list or t is tuple:
+        return bool(x) and getattr(type(x[0]), "_xpnet_symbolic", False)
+    return getattr(t, "_xpnet_symbolic", False)
+
+
 def _shape_of(x: Any):
     if isinstance(x, (list, tuple)):
         return [_shape_of(v) for v in x]
@@ -231,6 +239,10 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
     def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
+        if _is_symbolic(inputs):  # xn.Input(...) placeholders: record a functional graph node
+            from xpnet.models.functional import symbolic_call
+
+            return symbolic_call(self, inputs, args, kwargs, training)
         inputs = to_tensor(inputs, self.dtype)
         if not self.built:
             shape = _shape_of(inputs)
@@ -239,10 +251,12 @@ class Layer:
             self.input_spec.check(self, inputs.shape)
         if training is None:
             training = _context.training
-        if type(self)._call_has_training is None:
-            params = inspect.signature(type(self).call).parameters
-            type(self)._call_has_training = "training" in params
-        if self._call_has_training:
+        cls = type(self)
+        has_training = cls.__dict__.get("_call_has_training")  # per class, never inherited
+        if has_training is None:
+            has_training = "training" in inspect.signature(cls.call).parameters
+            cls._call_has_training = has_training
+        if has_training:
             kwargs["training"] = training
         saved = _context.training
         _context.training = training

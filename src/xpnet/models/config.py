@@ -1,0 +1,83 @@
+"""Layers to JSON-ready configs and back: ``{"class_name": ..., "config": ...}``.
+
+Classes are looked up by name among xpnet's layers and models and the
+``custom_objects`` given to ``load_model`` -- never imported from a module
+path named in the file, so a saved config cannot run arbitrary code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from xpnet.layers.base import Layer
+
+__all__ = ["custom_object_scope", "deserialize_layer", "layer_class", "serialize_layer"]
+
+
+class _Scope(threading.local):
+    objects: tuple[Mapping[str, Any], ...] = ()
+
+
+_scope = _Scope()
+
+
+@contextlib.contextmanager
+def custom_object_scope(objects: Mapping[str, Any] | None) -> Iterator[None]:
+    """Make ``objects`` (name -> class) known to :func:`deserialize_layer` inside a block."""
+    saved = _scope.objects
+    _scope.objects = (*saved, dict(objects or {}))
+    try:
+        yield
+    finally:
+        _scope.objects = saved
+
+
+def serialize_layer(layer: Layer) -> dict[str, Any]:
+    """``{"class_name": type name, "config": layer.get_config()}``."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def _builtin_classes() -> dict[str, type]:
+    import xpnet.layers as layers_mod
+    from xpnet.models import functional, model, sequential
+
+    found: dict[str, type] = {}
+    for module in (layers_mod, functional, sequential, model):
+        for name in dir(module):
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, Layer):
+                found.setdefault(obj.__name__, obj)
+    return found
+
+
+def layer_class(name: str) -> type:
+    """The Layer subclass called ``name`` (custom objects first, then xpnet's own)."""
+    for objects in reversed(_scope.objects):
+        if name in objects:
+            return objects[name]
+    classes = _builtin_classes()
+    if name in classes:
+        return classes[name]
+    raise ValueError(
+        f"Unknown layer class {name!r}. If it is your own layer or model, pass it to "
+        f"load_model(..., custom_objects={{'{name}': {name}}}). Known: "
+        f"{', '.join(sorted(classes))}."
+    )
+
+
+def deserialize_layer(spec: Mapping[str, Any]) -> Layer:
+    """Rebuild a layer from :func:`serialize_layer`'s output."""
+    if not isinstance(spec, Mapping) or "class_name" not in spec:
+        raise ValueError(f"A layer config needs 'class_name' and 'config'; got {spec!r}.")
+    cls = layer_class(spec["class_name"])
+    config = dict(spec.get("config") or {})
+    try:
+        return cls.from_config(config)
+    except TypeError as err:
+        raise ValueError(
+            f"Cannot rebuild {spec['class_name']} from its config ({err}). A custom layer needs "
+            "get_config() returning its constructor arguments (and from_config if they differ)."
+        ) from err

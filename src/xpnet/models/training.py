@@ -1,0 +1,575 @@
+"""compile / fit / evaluate / predict and the batch-level calls, as a mixin of Model.
+
+The training step is kept lean (the MLP benchmark compares it with a
+hand-written NumPy loop): per batch it slices and moves only that batch,
+runs forward, loss, backward and one optimizer step, then adds the batch to
+the metrics' running sums on the device. Nothing is copied back to the host
+per step unless a callback reads the batch logs (the progress bar does, at
+most ten times a second).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from xpnet import backend as B
+from xpnet.backend import host_numpy as np
+from xpnet.callbacks import CallbackList, History, ProgbarLogger
+from xpnet.data import ArrayFeed
+from xpnet.models.compile import Compiled
+from xpnet.tensor import Tensor, no_grad
+
+__all__ = ["Trainer"]
+
+
+class _State:
+    """Training caches, kept off the attribute walk that finds weights."""
+
+    def __init__(self) -> None:
+        self.compiled: Compiled | None = None
+        self.params = None  # trainable parameters, fixed at the first step after compile
+        self.extras = None  # (regularized parameters, layers with activity regularizers)
+        self.backend = None
+
+
+class _LazyLogs(Mapping):
+    """Batch logs computed only if a callback reads them (reading copies to the host)."""
+
+    __slots__ = ("_cache", "_fn")
+
+    def __init__(self, fn) -> None:
+        self._fn = fn
+        self._cache = None
+
+    def _get(self) -> dict:
+        if self._cache is None:
+            self._cache = self._fn()
+        return self._cache
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _is_data(v) -> bool:
+    return isinstance(v, Tensor) or (hasattr(v, "shape") and hasattr(v, "dtype"))
+
+
+def _verbose(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2; got {verbose!r}.")
+    return int(verbose)
+
+
+class Trainer:
+    """Keras's training API; mixed into :class:`xpnet.models.Model`."""
+
+    # ------------------------------------------------------------------ compile
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile="auto",
+        auto_scale_loss: bool = True,
+    ) -> None:
+        """Configure training: optimizer, loss(es), loss weights and metrics.
+
+        Args:
+            optimizer: a name ("adam", "sgd", "rmsprop", ...) or an optimizer object.
+            loss: a name ("sparse_categorical_crossentropy", "mse", ...), a Loss
+                object or a function ``fn(y_true, y_pred)`` of per-sample losses;
+                for several outputs a list or a dict by output name (one loss
+                given alone is used for every output).
+            loss_weights: a number, list or dict: the total loss is the
+                weighted sum of the outputs' losses (+ regularization).
+            metrics: names or Metric objects; "accuracy" picks the binary,
+                categorical or sparse variant from the loss. For several
+                outputs: a list (for every output), a list of lists or a dict.
+            weighted_metrics: metrics that also receive sample/class weights.
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
+                accepted for Keras compatibility; xpnet always runs eagerly.
+
+        Changing ``trainable`` flags takes effect at the next ``compile``.
+        """
+        if steps_per_execution != 1:
+            raise ValueError("steps_per_execution other than 1 is not supported.")
+        st = self._state
+        st.compiled = Compiled(optimizer, loss, loss_weights, metrics, weighted_metrics)
+        st.params = None
+        st.extras = None
+
+    @property
+    def optimizer(self):
+        c = self._state.compiled
+        return None if c is None else c.optimizer
+
+    @property
+    def compiled(self) -> bool:
+        return self._state.compiled is not None
+
+    @property
+    def metrics(self) -> list:
+        """The loss tracker(s) and compiled metrics (built at the first batch)."""
+        c = self._state.compiled
+        return [] if c is None else c.metric_objects()
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        c = self._state.compiled
+        if c is not None:
+            c.reset()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """The current value of every tracker and metric (Python floats)."""
+        c = self._compiled_or_raise("get_metrics_result")
+        return c.results()
+
+    def _compiled_or_raise(self, what: str) -> Compiled:
+        c = self._state.compiled
+        if c is None:
+            raise RuntimeError(
+                f"You must compile the model before {what}(): "
+                "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])."
+            )
+        return c
+
+    # ------------------------------------------------------------------ data plumbing
+    def _scope(self):
+        """Make the model's backend and device the active one while data is moved."""
+        st = self._state
+        if st.backend is None:
+            ws = self.weights
+            if not ws:
+                return contextlib.nullcontext()
+            st.backend = B._backend_of(ws[0].data)
+        b, cur = st.backend, B.get_backend()
+        if cur.name == b.name and (cur.name == "numpy" or cur.device == b.device):
+            return contextlib.nullcontext()
+        return B.use_backend(b.name, b.device)
+
+    def _flat(self, data, role: str) -> tuple[list, bool]:
+        """Data as a list of arrays, and whether it was a single array."""
+        if data is None:
+            return [], True
+        if isinstance(data, Mapping):
+            names = self.input_names if role == "x" else self.output_names
+            missing = [n for n in names if n not in data]
+            if missing:
+                raise ValueError(
+                    f"{role} is a dict without the keys {missing}; expected keys {names}."
+                )
+            return [data[n] for n in names], False
+        if isinstance(data, (list, tuple)) and data and all(_is_data(d) for d in data):
+            if len(data) == 1:
+                return [data[0]], True
+            return list(data), False
+        return [data], True
+
+    def _weights_for(self, ys, sample_weight, class_weight) -> list | None:
+        """One sample-weight array (or None) per output, class weights folded in."""
+        n = len(ys)
+        if sample_weight is None:
+            sws = [None] * n
+        elif isinstance(sample_weight, Mapping):
+            sws = [sample_weight.get(name) for name in self.output_names]
+        elif isinstance(sample_weight, (list, tuple)) and n > 1:
+            if len(sample_weight) != n:
+                raise ValueError(f"sample_weight has {len(sample_weight)} arrays for {n} outputs.")
+            sws = list(sample_weight)
+        else:
+            sws = [sample_weight] * n
+        if class_weight is not None:
+            if n != 1:
+                raise ValueError(
+                    "class_weight is only supported for models with one output; pass "
+                    "sample_weight per output instead."
+                )
+            cw = _class_weights(ys[0], class_weight)
+            sws[0] = cw if sws[0] is None else np.asarray(B.to_numpy(sws[0])) * cw
+        if all(w is None for w in sws):
+            return None
+        sws = [
+            np.ones(int(ys[i].shape[0]), dtype=np.float32) if w is None else w
+            for i, w in enumerate(sws)
+        ]
+        return sws
+
+    def _feed(self, x, y, sample_weight, class_weight, batch_size, shuffle):
+        xs, single_x = self._flat(x, "x")
+        ys, _ = self._flat(y, "y")
+        if not xs:
+            raise ValueError("No input data: pass x (an array, a list of arrays or a dict).")
+        sws = self._weights_for(ys, sample_weight, class_weight) if ys else None
+        arrays = xs + ys + (sws or [])
+        feed = ArrayFeed(arrays, batch_size=batch_size or 32, shuffle=shuffle)
+        layout = (len(xs), len(ys), single_x, sws is not None)
+        return feed, layout
+
+    # ------------------------------------------------------------------ steps
+    def _setup_step(self) -> None:
+        st = self._state
+        st.params = self.trainable_weights
+        params, layers = self._walk(False)
+        regularized = [p for p in params if p.regularizer is not None]
+        active = [layer for layer in [self, *layers] if layer.activity_regularizer is not None]
+        st.extras = (regularized, active)
+
+    def _extras(self) -> list:
+        regularized, active = self._state.extras
+        out = [p.regularizer(p) for p in regularized]
+        for layer in active:
+            out.extend(layer._activity_losses)
+        return out
+
+    def _forward(self, batch, layout, training: bool):
+        nx, ny, single_x, has_w = layout
+        xs = batch[:nx]
+        out = self(xs[0] if single_x else xs, training=training)
+        outs = out if isinstance(out, (list, tuple)) else (out,)
+        ys = batch[nx : nx + ny]
+        sws = batch[nx + ny :] if has_w else None
+        return outs, ys, sws
+
+    def _train_batch(self, batch, layout) -> None:
+        st = self._state
+        c = st.compiled
+        outs, ys, sws = self._forward(batch, layout, True)
+        if st.params is None:  # after the first forward: every layer is built
+            self._setup_step()
+        if not c.built:
+            c.build(self.output_names, ys, outs)
+        n = int(outs[0].shape[0])
+        extras = self._extras() if (st.extras[0] or st.extras[1]) else ()
+        loss = c.loss(ys, outs, sws, n, extras)
+        loss.backward()
+        params = st.params
+        c.optimizer.step(params)
+        for p in params:
+            p.grad = None
+        if ys:
+            c.update_metrics(ys, outs, sws)
+
+    def _test_batch(self, batch, layout) -> None:
+        st = self._state
+        c = st.compiled
+        with no_grad():
+            outs, ys, sws = self._forward(batch, layout, False)
+            if st.extras is None:
+                self._setup_step()
+            if not c.built:
+                c.build(self.output_names, ys, outs)
+            n = int(outs[0].shape[0])
+            extras = self._extras() if (st.extras[0] or st.extras[1]) else ()
+            if ys or extras:
+                c.loss(ys, outs, sws, n, extras)
+            if ys:
+                c.update_metrics(ys, outs, sws)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose="auto",
+        callbacks=None,
+        validation_split: float = 0.0,
+        validation_data=None,
+        shuffle: bool | str = True,
+        class_weight: dict | None = None,
+        sample_weight=None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+    ) -> History:
+        """Train for ``epochs`` passes over the data; return a :class:`History`.
+
+        Args:
+            x: inputs: an array (NumPy or any backend), a list of arrays (several
+                inputs) or a dict by input name. Moved to the model's backend one
+                batch at a time.
+            y: targets, shaped the same way (one per output).
+            batch_size: samples per gradient step (default 32).
+            epochs: the index of the last epoch (training runs from ``initial_epoch``).
+            verbose: "auto" or 1 (a progress bar), 2 (one line per epoch), 0 (silent).
+            callbacks: a list of :class:`xpnet.callbacks.Callback`.
+            validation_split: the fraction of the data, taken from the END before
+                shuffling (as Keras), held out for validation.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``.
+            shuffle: reshuffle the samples every epoch (True), or only the
+                order of batches ("batch"), or not at all (False).
+            class_weight: ``{class: weight}`` multiplying each sample's loss.
+            sample_weight: per-sample loss weights (an array, or one per output).
+            initial_epoch: the epoch to start from (to resume a run).
+            steps_per_epoch: stop each epoch after this many batches.
+            validation_steps: batches of validation data to use.
+            validation_batch_size: batch size for validation (default ``batch_size``).
+            validation_freq: validate every that many epochs.
+
+        Returns:
+            History: ``history.history["loss"]`` and the others, one value per epoch.
+        """
+        c = self._compiled_or_raise("fit")
+        with self._scope():
+            feed, layout = self._feed(x, y, sample_weight, class_weight, batch_size, shuffle)
+            val_feed = None
+            if validation_data is not None:
+                val_feed = self._validation_feed(
+                    validation_data, validation_batch_size or batch_size
+                )
+            elif validation_split:
+                feed, held_out = feed.split(validation_split)
+                if validation_batch_size:
+                    held_out.batch_size = validation_batch_size
+                val_feed = (held_out, layout)
+            return self._fit_loop(
+                c,
+                feed,
+                layout,
+                val_feed,
+                epochs,
+                verbose,
+                callbacks,
+                initial_epoch,
+                steps_per_epoch,
+                validation_steps,
+                validation_freq,
+            )
+
+    def _validation_feed(self, data, batch_size):
+        if not isinstance(data, (list, tuple)) or len(data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                f"sample_weight); got {type(data).__name__}."
+            )
+        sw = data[2] if len(data) == 3 else None
+        return self._feed(data[0], data[1], sw, None, batch_size, False)
+
+    def _fit_loop(
+        self,
+        c,
+        feed,
+        layout,
+        val_feed,
+        epochs,
+        verbose,
+        callbacks,
+        initial_epoch,
+        steps_per_epoch,
+        validation_steps,
+        validation_freq,
+    ):
+        verbose = _verbose(verbose)
+        steps = (
+            feed.num_batches if steps_per_epoch is None else min(steps_per_epoch, feed.num_batches)
+        )
+        history = History()
+        cbs = list(callbacks or [])
+        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+            cbs.append(ProgbarLogger())
+        cbs.append(history)
+        cl = CallbackList(cbs, model=self, verbose=verbose, epochs=epochs, steps=steps)
+        self.history = history
+        self.stop_training = False
+        self.zero_grad()
+        want_begin = cl.wants("on_train_batch_begin")
+        want_end = cl.wants("on_train_batch_end")
+        results = c.results
+        step_fn = self._train_batch
+        logs: dict[str, Any] = {}
+        cl.on_train_begin(None)
+        for epoch in range(initial_epoch, epochs):
+            c.reset()
+            cl.on_epoch_begin(epoch, None)
+            for step, batch in enumerate(feed.epoch()):
+                if want_begin:
+                    cl.on_train_batch_begin(step, None)
+                step_fn(batch, layout)
+                if want_end:
+                    cl.on_train_batch_end(step, _LazyLogs(results))
+                if self.stop_training or step + 1 >= steps:
+                    break
+            logs = results()
+            if val_feed is not None and _validate_now(epoch, validation_freq):
+                val = self._evaluate_feed(*val_feed, cl, validation_steps, in_fit=True)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            cl.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cl.on_train_end(logs)
+        return history
+
+    # ------------------------------------------------------------------ evaluate
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        verbose="auto",
+        sample_weight=None,
+        steps: int | None = None,
+        callbacks=None,
+        return_dict: bool = False,
+    ):
+        """Loss and metrics on the given data, in inference mode.
+
+        Returns the loss (a float) when nothing else is tracked, else a list
+        ``[loss, *metrics]`` in ``model.metrics_names`` order, or a dict with
+        ``return_dict=True``.
+        """
+        self._compiled_or_raise("evaluate")
+        verbose = _verbose(verbose)
+        with self._scope():
+            feed, layout = self._feed(x, y, sample_weight, None, batch_size, False)
+            cbs = list(callbacks or [])
+            if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+                cbs.append(ProgbarLogger())
+            n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
+            cl = CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=n_steps)
+            logs = self._evaluate_feed(feed, layout, cl, steps)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_feed(self, feed, layout, cl, steps=None, in_fit=False) -> dict[str, Any]:
+        c = self._state.compiled
+        c.reset()
+        cl.on_test_begin(None)
+        want = cl.wants("on_test_batch_end")
+        for step, batch in enumerate(feed.epoch()):
+            self._test_batch(batch, layout)
+            if want:
+                cl.on_test_batch_end(step, _LazyLogs(c.results))
+            if steps is not None and step + 1 >= steps:
+                break
+        logs = c.results()
+        cl.on_test_end(logs)
+        return logs
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, x, batch_size: int | None = None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x``, batch by batch, without recording a graph.
+
+        Returns arrays of the model's backend (a list of them for several
+        outputs); ``xn.to_numpy`` copies them to the host.
+        """
+        verbose = _verbose(verbose)
+        with self._scope():
+            xs, single_x = self._flat(x, "x")
+            feed = ArrayFeed(xs, batch_size=batch_size or 32, shuffle=False)
+            n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
+            cbs = list(callbacks or [])
+            if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+                cbs.append(ProgbarLogger())
+            cl = CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=n_steps)
+            cl.on_predict_begin(None)
+            chunks: list[list] = []
+            want = cl.wants("on_predict_batch_end")
+            with no_grad():
+                for step, batch in enumerate(feed.epoch()):
+                    out = self(batch[0] if single_x else batch, training=False)
+                    outs = out if isinstance(out, (list, tuple)) else (out,)
+                    chunks.append([o.data for o in outs])
+                    if want:
+                        cl.on_predict_batch_end(step, {"outputs": outs})
+                    if step + 1 >= n_steps:
+                        break
+            cl.on_predict_end(None)
+        result = [_concat([ch[i] for ch in chunks]) for i in range(len(chunks[0]))]
+        return result[0] if len(result) == 1 else result
+
+    # ------------------------------------------------------------------ single batches
+    def train_on_batch(
+        self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False
+    ):
+        """One gradient step on one batch; returns the running loss and metrics.
+
+        As in Keras 3 the metrics keep accumulating across calls until
+        ``model.reset_metrics()``.
+        """
+        c = self._compiled_or_raise("train_on_batch")
+        with self._scope():
+            feed, layout = self._feed(x, y, sample_weight, class_weight, None, False)
+            batch = _whole(feed)
+            self._train_batch(batch, layout)
+        return self._batch_result(c, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """Loss and metrics of one batch in inference mode (accumulating, as Keras 3)."""
+        c = self._compiled_or_raise("test_on_batch")
+        with self._scope():
+            feed, layout = self._feed(x, y, sample_weight, None, None, False)
+            self._test_batch(_whole(feed), layout)
+        return self._batch_result(c, return_dict)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch (arrays of the model's backend)."""
+        with self._scope():
+            xs, single_x = self._flat(x, "x")
+            batch = _whole(ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False))
+            with no_grad():
+                out = self(batch[0] if single_x else batch, training=False)
+        if isinstance(out, (list, tuple)):
+            return [o.data for o in out]
+        return out.data
+
+    @staticmethod
+    def _batch_result(c: Compiled, return_dict: bool):
+        logs = c.results()
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+
+def _whole(feed: ArrayFeed) -> list:
+    feed.batch_size = max(feed.size, 1)
+    return next(iter(feed.epoch()))
+
+
+def _validate_now(epoch: int, freq) -> bool:
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return (epoch + 1) in freq
+
+
+def _concat(arrays: list):
+    if len(arrays) == 1:
+        return arrays[0]
+    return B.namespace(arrays[0]).concat(arrays, axis=0)
+
+
+def _class_weights(y, class_weight: dict):
+    """Per-sample weights from ``{class: weight}`` (labels or one-hot rows)."""
+    y = np.asarray(B.to_numpy(y.data if isinstance(y, Tensor) else y))
+    if y.ndim > 1 and y.shape[-1] > 1:
+        labels = y.argmax(axis=-1)
+    else:
+        labels = np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
+    table = np.ones(
+        max(int(labels.max()) + 1, *(int(k) + 1 for k in class_weight)), dtype=np.float32
+    )
+    for k, w in class_weight.items():
+        table[int(k)] = float(w)
+    return table[labels]
