@@ -127,7 +127,7 @@ class _Seeded(Initializer):
         return {"seed": self.seed}
 
 
-@_registry.register("random_normal")
+@_registry.register("random_normal", "normal")  # Keras accepts both names
 class RandomNormal(_Seeded):
     """Normal draws with ``mean`` and ``stddev`` (Keras default stddev 0.05)."""
 
@@ -142,7 +142,7 @@ class RandomNormal(_Seeded):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-@_registry.register("random_uniform")
+@_registry.register("random_uniform", "uniform")  # Keras accepts both names
 class RandomUniform(_Seeded):
     """Uniform draws in [minval, maxval) (Keras default ±0.05)."""
 
