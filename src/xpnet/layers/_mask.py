@@ -13,6 +13,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from xpnet import backend as B
 from xpnet.tensor import Tensor
 
 __all__ = ["get_mask", "set_mask"]
@@ -48,4 +49,4 @@ def resolve(inputs: Any, mask: Any) -> Any:
     """The explicit ``mask=`` (Tensor, array or None) or the one ``inputs`` carries, as an array."""
     if mask is None:
         return get_mask(inputs)
-    return mask.data if isinstance(mask, Tensor) else mask
+    return mask.data if isinstance(mask, Tensor) else B.asarray(mask)  # user data: move it
