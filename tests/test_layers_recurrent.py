@@ -64,6 +64,7 @@ def _small(rng, *shape):
 
 
 OP_CASES = [
+    OpCase("rnn_ops.flip", lambda x: rnn_ops.flip(x, 1), lambda x: x[:, ::-1], [(2, 3, 2)]),
     OpCase(
         "rnn_ops.SimpleRNNSequence",
         lambda xw, w, h0: rnn_ops.SimpleRNNSequence.apply(xw, w, h0),

@@ -18,9 +18,26 @@ recurrent matmul).
 
 from __future__ import annotations
 
-from xpnet.tensor import Function
+from xpnet.tensor import Function, Tensor
 
-__all__ = ["GRUSequence", "LSTMSequence", "SimpleRNNSequence", "sigmoid"]
+__all__ = ["GRUSequence", "LSTMSequence", "SimpleRNNSequence", "flip", "sigmoid"]
+
+
+class Flip(Function):
+    """Reverse the order along ``axis`` (``x[:, ::-1]`` is not portable: PyTorch has no
+    negative slice steps; ``xp.flip`` is standard)."""
+
+    def forward(self, x, axis=0):
+        self.axis = axis
+        return self.xp.flip(x, axis=axis)
+
+    def backward(self, g):
+        return self.xp.flip(g, axis=self.axis)
+
+
+def flip(x, axis: int = 1) -> Tensor:
+    """``x`` reversed along ``axis`` (a Tensor; its gradient is reversed back)."""
+    return Flip.apply(x, axis=axis)
 
 
 def sigmoid(xp, x):

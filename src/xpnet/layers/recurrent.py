@@ -143,8 +143,8 @@ class _RNN(Layer):
         mask = _mask.resolve(inputs, mask)
         x = inputs
         if self.go_backwards:
-            x = x[:, ::-1, :]
-            mask = None if mask is None else mask[:, ::-1]
+            x = rnn_ops.flip(x, axis=1)
+            mask = None if mask is None else x.xp.flip(mask, axis=1)
         n = x.shape[0]
         if training and self.dropout:
             x = x * _dropout_mask((n, 1, x.shape[2]), self.dropout, x.data)
@@ -158,7 +158,9 @@ class _RNN(Layer):
             self._states = [s.data for s in finals]
         out = seq if self.return_sequences else finals[0]
         if self.return_sequences:
-            _mask.set_mask(out, mask[:, ::-1] if self.go_backwards and mask is not None else mask)
+            if self.go_backwards and mask is not None:
+                mask = x.xp.flip(mask, axis=1)
+            _mask.set_mask(out, mask)
         return [out, *finals] if self.return_state else out
 
     def _initial_states(self, n: int, x: Tensor, initial_state) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import ops
+from xpnet import ops, rnn_ops
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer
 
@@ -115,7 +115,7 @@ class Bidirectional(Layer):
             states = list(y_f[1:]) + list(y_b[1:])
             y_f, y_b = y_f[0], y_b[0]
         if self.return_sequences:
-            y_b = y_b[:, ::-1, ...]
+            y_b = rnn_ops.flip(y_b, axis=1)
         out = self._merge(y_f, y_b)
         if self.return_sequences and not isinstance(out, list):
             _mask.set_mask(out, mask)
