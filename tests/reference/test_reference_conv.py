@@ -48,10 +48,12 @@ def _torch_pads(pads):
 CONV2D = [
     ("3x3 valid", dict(filters=4, kernel_size=3), (2, 7, 6, 3)),
     ("same stride 2", dict(filters=5, kernel_size=(3, 2), strides=2, padding="same"), (2, 7, 8, 3)),
-    ("dilation same", dict(filters=3, kernel_size=3, dilation_rate=(2, 1), padding="same"), (2, 9, 7, 2)),
+    ("dilation same", dict(filters=3, kernel_size=3, dilation_rate=(2, 1), padding="same"),
+     (2, 9, 7, 2)),
     ("groups", dict(filters=6, kernel_size=3, groups=3, padding="same"), (2, 6, 6, 6)),
     ("no bias 1x1", dict(filters=4, kernel_size=1, use_bias=False), (3, 4, 5, 6)),
-    ("channels_first", dict(filters=4, kernel_size=2, strides=(1, 2), data_format="channels_first"), (2, 3, 6, 7)),
+    ("channels_first", dict(filters=4, kernel_size=2, strides=(1, 2),
+                            data_format="channels_first"), (2, 3, 6, 7)),
 ]  # fmt: skip
 
 
@@ -83,8 +85,10 @@ def test_conv2d_matches_torch(label, kw, shape, method, monkeypatch):
 
 CONV1D = [
     ("valid", dict(filters=4, kernel_size=3), (2, 9, 3)),
-    ("causal dilation", dict(filters=3, kernel_size=3, padding="causal", dilation_rate=2), (2, 8, 2)),
-    ("same stride groups", dict(filters=4, kernel_size=2, strides=2, padding="same", groups=2), (2, 7, 4)),
+    ("causal dilation", dict(filters=3, kernel_size=3, padding="causal", dilation_rate=2),
+     (2, 8, 2)),
+    ("same stride groups", dict(filters=4, kernel_size=2, strides=2, padding="same", groups=2),
+     (2, 7, 4)),
 ]  # fmt: skip
 
 
@@ -110,7 +114,8 @@ TRANSPOSE = [
     ("valid s2", dict(filters=3, kernel_size=3, strides=2), (2, 4, 5, 2)),
     ("same k4 s2", dict(filters=2, kernel_size=4, strides=2, padding="same"), (2, 3, 4, 3)),
     ("same k3 s2", dict(filters=2, kernel_size=3, strides=2, padding="same"), (1, 3, 3, 2)),
-    ("output_padding", dict(filters=2, kernel_size=3, strides=(2, 3), padding="same", output_padding=(1, 2)), (2, 3, 3, 2)),
+    ("output_padding", dict(filters=2, kernel_size=3, strides=(2, 3), padding="same",
+                            output_padding=(1, 2)), (2, 3, 3, 2)),
     ("dilation", dict(filters=2, kernel_size=2, dilation_rate=2), (1, 4, 4, 3)),
 ]  # fmt: skip
 
