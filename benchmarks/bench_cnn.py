@@ -11,6 +11,7 @@ and over all blocks (the median of the block medians is the headline number).
 
     python benchmarks/bench_cnn.py                    # 1 thread, both conv formulations
     python benchmarks/bench_cnn.py --threads 2 --blocks 7 --steps 60
+    python benchmarks/bench_cnn.py --malloc keep      # glibc keeps freed memory (see _common)
     python benchmarks/bench_cnn.py --profile im2col   # pyinstrument profile of xpnet's step
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 
 def _args():
@@ -33,6 +33,12 @@ def _args():
     )
     p.add_argument("--profile", default=None, help="profile xpnet with this method and exit")
     p.add_argument(
+        "--alternate",
+        choices=("step", "block"),
+        default="step",
+        help="switch competitor after every step (default) or after every block",
+    )
+    p.add_argument(
         "--malloc",
         choices=("default", "keep"),
         default="default",
@@ -43,31 +49,11 @@ def _args():
 
 
 ARGS = _args()
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)  # before NumPy loads its BLAS
+sys.path.insert(0, os.path.dirname(__file__))
+import _common  # noqa: E402
 
-
-def keep_freed_memory() -> bool:
-    """Stop glibc from returning freed memory to the OS after every training step.
-
-    A step frees its activations at the end of backward; glibc trims that memory
-    from the heap (or unmaps it), and the next step page-faults it back in. On this
-    VM a page fault costs ~4 us, thousands of them per step. Same process, so this
-    applies to PyTorch as well. Returns whether glibc accepted the settings.
-    """
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(
-        libc.mallopt(m_trim_threshold, 1 << 30)
-    )
-
-
-if ARGS.malloc == "keep" and not keep_freed_memory():
+_common.set_threads(ARGS.threads)  # before NumPy loads its BLAS
+if ARGS.malloc == "keep" and not _common.keep_freed_memory():
     print("warning: mallopt is not available here; --malloc keep has no effect")
 
 import numpy as np  # noqa: E402
@@ -166,28 +152,6 @@ class TorchCNN:
         return loss
 
 
-def median(values) -> float:
-    return float(np.median(np.asarray(values)))
-
-
-def run_interleaved(competitors: dict, blocks: int, steps: int, warmup: int) -> dict:
-    """{name: [block medians in seconds]}; one step of each competitor in turn."""
-    for step in competitors.values():
-        for _ in range(warmup):
-            step()
-    results = {name: [] for name in competitors}
-    for _ in range(blocks):
-        times = {name: [] for name in competitors}
-        for _ in range(steps):
-            for name, step in competitors.items():
-                t0 = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - t0)
-        for name in competitors:
-            results[name].append(median(times[name]))
-    return results
-
-
 def main() -> None:
     x, y = make_data()
     xn.set_seed(0)
@@ -220,24 +184,15 @@ def main() -> None:
         torch_loss = float(ref.torch.nn.functional.cross_entropy(ref.model(ref.x), ref.y))
     competitors = {name: m.step for name, m in models.items()}
     competitors["torch"] = ref.step
-    res = run_interleaved(competitors, ARGS.blocks, ARGS.steps, ARGS.warmup)
+    res = _common.run_interleaved(
+        competitors, ARGS.blocks, ARGS.steps, ARGS.warmup, by_step=ARGS.alternate == "step"
+    )
     print(
         f"small CNN training step, batch {BATCH}, threads {ARGS.threads}, malloc "
-        f"{ARGS.malloc}, numpy {np.__version__}, torch {torch.__version__}; "
-        f"initial loss xpnet {first_loss:.5f} "
-        f"torch {torch_loss:.5f}"
+        f"{ARGS.malloc}, alternate by {ARGS.alternate}, numpy {np.__version__}, "
+        f"torch {torch.__version__}; initial loss xpnet {first_loss:.5f} torch {torch_loss:.5f}"
     )
-    print(
-        f"{'':14s}"
-        + "".join(f"  block{i + 1:<3d}" for i in range(ARGS.blocks))
-        + "    median  ratio"
-    )
-    base = res["torch"]
-    for name, meds in res.items():
-        ratios = [m / b for m, b in zip(meds, base)]
-        cells = "".join(f"  {m * 1e3:6.2f}ms" for m in meds)
-        print(f"{name:14s}{cells}  {median(meds) * 1e3:6.2f}ms  {median(ratios):5.2f}x")
-    print("(ratio = median over blocks of xpnet's block median / PyTorch's block median)")
+    _common.print_table(res, "torch")
 
 
 if __name__ == "__main__":

