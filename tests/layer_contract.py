@@ -6,6 +6,10 @@ output shape (against the row and ``compute_output_shape``), the parameter
 count, that the output stays on the active backend, gradients of inputs and
 weights by gradcheck (float64), a ``get_config``/``from_config`` round trip
 that reproduces the output, and that one gradient step lowers a loss.
+
+Random layers are gradchecked at inference (``training=False``) or, with
+``fixed_noise=True``, in training mode with the generator reseeded before each
+evaluation so every evaluation draws the same mask.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class LayerCase:
     train_step: bool = True
     config_roundtrip: bool = True
     deterministic: bool = True  # same input, same output (False for noise layers in training)
+    fixed_noise: bool = False  # reseed before every call: one fixed mask/noise in training mode
 
     @property
     def layer_type(self) -> str:
@@ -130,6 +135,8 @@ def check_gradients(case: LayerCase) -> None:
 
     def fn(*tensors):
         inp = list(tensors) if isinstance(raw, list) else tensors[0]
+        if case.fixed_noise:
+            xn.set_seed(7)  # the same mask or noise at every evaluation of the check
         return _scalar_loss(layer(inp, training=case.training, **case.call_kwargs))
 
     args = [_float64(r) for r in raw_list]

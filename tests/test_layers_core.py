@@ -128,3 +128,9 @@ def test_losses_collect_regularizers():
     expected_activity = 0.01 * float((xn.to_numpy(out) ** 2).sum()) / 4
     np.testing.assert_allclose(losses[0].item(), expected_activity, rtol=1e-5)
     np.testing.assert_allclose(losses[1].item(), 0.5 * 6, rtol=1e-6)
+
+
+def test_calling_build_directly_marks_the_layer_built():
+    d = layers.Dense(2)
+    d.build((None, 3))
+    assert d.built and d.kernel.shape == (3, 2)

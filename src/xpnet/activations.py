@@ -1,23 +1,196 @@
-"""Activation functions, with Keras's names: ``xn.activations.get("relu")``.
+"""Activation functions, with Keras's names and defaults: ``xn.activations.get("relu")``.
 
-Each takes a Tensor and returns a Tensor; ``get(None)`` is ``linear``.
+Each takes a Tensor (or an array) and returns a Tensor; ``get(None)`` is
+``linear``. Most are composites of :mod:`xpnet.ops`; three are fused
+primitives because the composite would be unstable or wrong at a point:
+:class:`Softplus` (finite for any input, derivative exact at 0), :class:`Elu`
+(``exp`` never sees a large positive input, so no ``inf * 0`` in the backward)
+and :class:`Erf` (the standard has no ``erf``; see :func:`erf`).
+
+Every function is finite for float32 inputs up to ``|x| = 1e4`` wherever its
+value is (``exponential`` overflows above ``x ~ 88``, as ``exp`` must).
 
 >>> import xpnet as xn
 >>> xn.to_numpy(xn.activations.relu(xn.Tensor([-1.0, 2.0]))).tolist()
 [0.0, 2.0]
+>>> xn.activations.get("swish") is xn.activations.silu
+True
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from xpnet import ops
 from xpnet._registry import Registry
+from xpnet.tensor import Function, Tensor
 
-__all__ = ["get", "linear", "log_softmax", "relu", "serialize", "sigmoid", "softmax", "tanh"]
+__all__ = [
+    "celu",
+    "deserialize",
+    "elu",
+    "erf",
+    "exponential",
+    "gelu",
+    "get",
+    "hard_sigmoid",
+    "hard_sigmoid_legacy",
+    "hard_silu",
+    "hard_tanh",
+    "leaky_relu",
+    "linear",
+    "log_sigmoid",
+    "log_softmax",
+    "mish",
+    "names",
+    "relu",
+    "relu6",
+    "selu",
+    "serialize",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "softsign",
+    "tanh",
+    "thresholded_relu",
+]
 
 _registry = Registry("activation")
+
+# SELU's constants (Klambauer et al., 2017), as Keras and PyTorch use them.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# =========================================================================== fused primitives
+
+
+class Softplus(Function):
+    # Fused for stability: max(x, 0) + log1p(exp(-|x|)) never overflows, and the
+    # derivative sigmoid(x) is exact at x = 0 (a relu/abs composite gives 0 there).
+    def forward(self, x):
+        xp = self.xp
+        self.x = x
+        return xp.where(x > 0, x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, g):
+        xp = self.xp
+        e = xp.exp(-xp.abs(self.x))
+        return g * xp.where(self.x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class Elu(Function):
+    # Fused for stability: exp only sees min(x, 0), so a large positive x neither
+    # overflows nor turns the unused branch's gradient into inf * 0 = nan.
+    def forward(self, x, alpha=1.0):
+        xp = self.xp
+        self.pos, self.alpha = x > 0, alpha
+        self.out = xp.where(self.pos, x, alpha * xp.expm1(xp.where(self.pos, 0.0, x)))
+        return self.out
+
+    def backward(self, g):
+        # d/dx alpha * (exp(x) - 1) = alpha * exp(x) = out + alpha
+        return self.xp.where(self.pos, g, g * (self.out + self.alpha))
+
+
+# W. J. Cody's rational Chebyshev approximations for erf and erfc (Math. Comp. 23,
+# 1969, 631-637; the CALERF routine). Coefficients are highest degree first.
+_ERF_SMALL_P = (0.185777706184603153, 3.16112374387056560, 113.864154151050156,
+                377.485237685302021, 3209.37758913846947)  # fmt: skip
+_ERF_SMALL_Q = (1.0, 23.6012909523441209, 244.024637934444173, 1282.61652607737228,
+                2844.23683343917062)  # fmt: skip
+_ERFC_MID_P = (2.15311535474403846e-8, 0.564188496988670089, 8.88314979438837594,
+               66.1191906371416295, 298.635138197400131, 881.952221241769090,
+               1712.04761263407058, 2051.07837782607147, 1230.33935479799725)  # fmt: skip
+_ERFC_MID_Q = (1.0, 15.7449261107098347, 117.693950891312499, 537.181101862009858,
+               1621.38957456669019, 3290.79923573345963, 4362.61909014324716,
+               3439.36767414372164, 1230.33935480374942)  # fmt: skip
+_ERFC_BIG_P = (0.0163153871373020978, 0.305326634961232344, 0.360344899949804439,
+               0.125781726111229246, 0.0160837851487422766, 6.58749161529837803e-4)  # fmt: skip
+_ERFC_BIG_Q = (1.0, 2.56852019228982242, 1.87295284992346047, 0.527905102951428412,
+               0.0605183413124413191, 2.33520497626869185e-3)  # fmt: skip
+_SMALL, _MID = 0.46875, 4.0
+_RSQRT_PI = 1.0 / math.sqrt(math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _horner(coeffs, z):
+    out = coeffs[0] * z + coeffs[1]
+    for c in coeffs[2:]:
+        out = out * z + c
+    return out
+
+
+def _exp_neg_square(xp, y):
+    """exp(-y*y) with y*y split as (y rounded to 1/16)**2 + rest, as CALERF does, so
+    the rounding of y*y is not amplified by exp for large y."""
+    y16 = xp.floor(y * 16.0) / 16.0
+    return xp.exp(-y16 * y16) * xp.exp(-(y - y16) * (y + y16))
+
+
+def _erf_forward(xp, x):
+    """erf in standard calls: three branches, each fed only inputs of its own range."""
+    y = xp.abs(x)
+    ys = xp.where(y < _SMALL, y, _SMALL)
+    z = ys * ys
+    small = x * _horner(_ERF_SMALL_P, z) / _horner(_ERF_SMALL_Q, z)
+    ym = xp.clip(y, _SMALL, _MID)
+    erfc_mid = _exp_neg_square(xp, ym) * _horner(_ERFC_MID_P, ym) / _horner(_ERFC_MID_Q, ym)
+    yb = xp.where(y > _MID, y, _MID)
+    zb = 1.0 / (yb * yb)
+    ratio = zb * _horner(_ERFC_BIG_P, zb) / _horner(_ERFC_BIG_Q, zb)
+    erfc_big = _exp_neg_square(xp, yb) * (_RSQRT_PI - ratio) / yb
+    erfc = xp.where(y <= _MID, erfc_mid, erfc_big)
+    large = xp.where(x < 0, erfc - 1.0, 1.0 - erfc)  # erf(-x) = -erf(x)
+    return xp.where(y <= _SMALL, small, large)
+
+
+class Erf(Function):
+    # A primitive because the standard has no erf (see erf() for the approximation);
+    # its backward is the exact derivative of erf.
+    def forward(self, x):
+        self.x = x
+        return _erf_forward(self.xp, x)
+
+    def backward(self, g):
+        return g * _TWO_OVER_SQRT_PI * self.xp.exp(-self.x * self.x)
+
+
+def erf(x) -> Tensor:
+    """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt.
+
+    The Array API standard has no ``erf``, so it is computed here from W. J.
+    Cody's rational Chebyshev approximations (1969): ``x * P(x²)/Q(x²)`` for
+    ``|x| <= 0.46875``, and ``1 - erfc(|x|)`` with ``erfc = exp(-x²) R(x)/S(x)``
+    up to ``|x| = 4`` and an asymptotic rational form beyond. The approximations
+    themselves are accurate to about 1e-18 relative, so the result is limited by
+    rounding. Maximum error against ``math.erf`` over all inputs: absolute 3e-16
+    and relative 1e-15 in float64; absolute 2.5e-7 and relative 5e-7 in float32
+    (tests/test_activations.py checks these bounds on a dense grid). The gradient is the
+    exact derivative ``2/sqrt(pi) * exp(-x²)``.
+
+    Args:
+        x: a Tensor or array.
+
+    Returns:
+        A Tensor of erf values, same shape and dtype.
+
+    >>> import xpnet as xn
+    >>> out = xn.activations.erf(xn.Tensor([0.0, 0.5, -2.0]))
+    >>> [round(v, 6) for v in xn.to_numpy(out).tolist()]
+    [0.0, 0.5205, -0.995322]
+    """
+    return Erf.apply(_tensor(x))
+
+
+# =========================================================================== activations
 
 
 @_registry.register("linear")
@@ -26,38 +199,234 @@ def linear(x):
     return x
 
 
-@_registry.register("relu")
-def relu(x):
-    """max(x, 0)."""
-    return ops.relu(x)
-
-
 @_registry.register("sigmoid")
 def sigmoid(x):
-    """1 / (1 + exp(-x)), finite for every float input."""
-    return ops.sigmoid(x)
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, finite for every float input.
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.activations.sigmoid(xn.Tensor([0.0]))).tolist()
+    [0.5]
+    """
+    return ops.sigmoid(_tensor(x))
 
 
 @_registry.register("tanh")
 def tanh(x):
-    """Hyperbolic tangent."""
-    return ops.tanh(x)
+    """Hyperbolic tangent ``(e**x - e**-x) / (e**x + e**-x)``."""
+    return ops.tanh(_tensor(x))
+
+
+@_registry.register("relu")
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
+    """Rectified linear unit, with Keras's optional slope, cap and threshold.
+
+    ``f(x) = min(x, max_value)`` for ``x > threshold``, else
+    ``negative_slope * (x - threshold)``. With the defaults, ``max(x, 0)``.
+
+    Args:
+        x: input Tensor.
+        negative_slope: slope below the threshold (default 0).
+        max_value: the largest output (default None: no cap).
+        threshold: where the function switches from the slope to ``x`` (default 0).
+
+    >>> import xpnet as xn
+    >>> x = xn.Tensor([-10.0, -5.0, 0.0, 5.0, 10.0])
+    >>> xn.to_numpy(xn.activations.relu(x, negative_slope=0.5, max_value=6.0)).tolist()
+    [-5.0, -2.5, 0.0, 5.0, 6.0]
+    """
+    x = _tensor(x)
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return ops.relu(x)
+    out = ops.where(x > threshold, x, 0.0) if threshold != 0.0 else ops.relu(x)
+    if max_value is not None:
+        out = ops.clip(out, 0.0, max_value)
+    if negative_slope != 0.0:
+        out = out - negative_slope * ops.relu(threshold - x)
+    return out
+
+
+@_registry.register("leaky_relu")
+def leaky_relu(x, negative_slope: float = 0.2):
+    """``x`` for ``x > 0``, ``negative_slope * x`` otherwise (Keras default slope 0.2)."""
+    x = _tensor(x)
+    return ops.where(x > 0.0, x, x * negative_slope)
+
+
+@_registry.register("relu6")
+def relu6(x):
+    """``min(max(x, 0), 6)``."""
+    return ops.clip(ops.relu(_tensor(x)), max=6.0)
+
+
+@_registry.register("elu")
+def elu(x, alpha: float = 1.0):
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise."""
+    return Elu.apply(_tensor(x), alpha=float(alpha))
+
+
+@_registry.register("selu")
+def selu(x):
+    """Scaled ELU: ``scale * elu(x, alpha)`` with alpha ≈ 1.6733 and scale ≈ 1.0507.
+
+    Use it with ``lecun_normal`` weights and AlphaDropout, as the paper says.
+    """
+    return elu(x, SELU_ALPHA) * SELU_SCALE
+
+
+@_registry.register("celu")
+def celu(x, alpha: float = 1.0):
+    """Continuously differentiable ELU: ``x`` for ``x >= 0``, ``alpha * (exp(x/alpha) - 1)``."""
+    if alpha == 1.0:
+        return elu(x)
+    return elu(_tensor(x) * (1.0 / alpha)) * alpha
+
+
+@_registry.register("thresholded_relu")
+def thresholded_relu(x, theta: float = 1.0):
+    """``x`` for ``x > theta``, else 0 (Keras 2's ThresholdedReLU, default theta 1.0)."""
+    x = _tensor(x)
+    return ops.where(x > theta, x, 0.0)
+
+
+@_registry.register("softplus")
+def softplus(x):
+    """``log(1 + exp(x))``, computed as ``max(x, 0) + log1p(exp(-|x|))``.
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.activations.softplus(xn.Tensor([-1e4, 1e4]))).tolist()
+    [0.0, 10000.0]
+    """
+    return Softplus.apply(_tensor(x))
+
+
+@_registry.register("softsign")
+def softsign(x):
+    """``x / (1 + |x|)``."""
+    x = _tensor(x)
+    return x / (ops.abs(x) + 1.0)
+
+
+@_registry.register("hard_sigmoid")
+def hard_sigmoid(x):
+    """Keras 3's hard sigmoid: ``relu6(x + 3) / 6``, i.e. ``clip(x/6 + 0.5, 0, 1)``.
+
+    Keras 2 and the course notes use a different line, ``clip(0.2 x + 0.5, 0, 1)``
+    (saturating at ``|x| = 2.5`` instead of 3); that one is
+    :func:`hard_sigmoid_legacy`. PyTorch's ``hardsigmoid`` is this (Keras 3) one.
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.activations.hard_sigmoid(xn.Tensor([-3.0, 0.0, 1.5, 3.0]))).tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    return ops.clip(_tensor(x) * (1.0 / 6.0) + 0.5, 0.0, 1.0)
+
+
+@_registry.register("hard_sigmoid_legacy")
+def hard_sigmoid_legacy(x):
+    """The course notes' (and Keras 2's) hard sigmoid: ``clip(0.2 x + 0.5, 0, 1)``.
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.activations.hard_sigmoid_legacy(xn.Tensor([-2.5, 0.0, 1.25]))).tolist()
+    [0.0, 0.5, 0.75]
+    """
+    return ops.clip(_tensor(x) * 0.2 + 0.5, 0.0, 1.0)
+
+
+@_registry.register("hard_silu")
+def hard_silu(x):
+    """Hard SiLU (hard swish): ``x * hard_sigmoid(x)`` = ``x * relu6(x + 3) / 6``."""
+    x = _tensor(x)
+    return x * hard_sigmoid(x)
+
+
+@_registry.register("hard_tanh")
+def hard_tanh(x):
+    """``clip(x, -1, 1)``."""
+    return ops.clip(_tensor(x), -1.0, 1.0)
+
+
+@_registry.register("silu")
+def silu(x):
+    """SiLU (swish): ``x * sigmoid(x)``."""
+    x = _tensor(x)
+    return x * ops.sigmoid(x)
+
+
+@_registry.register("gelu")
+def gelu(x, approximate: bool = False):
+    """Gaussian error linear unit ``x * P(X <= x)``, X standard normal.
+
+    Exact (the Keras 3 default): ``0.5 * x * (1 + erf(x / sqrt(2)))`` with
+    :func:`erf`. With ``approximate=True``:
+    ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))``.
+
+    >>> import xpnet as xn
+    >>> round(xn.activations.gelu(xn.Tensor([1.0])).item(), 5)
+    0.84134
+    """
+    x = _tensor(x)
+    if approximate:
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (ops.tanh(inner) + 1.0)
+    return x * 0.5 * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0)
+
+
+@_registry.register("mish")
+def mish(x):
+    """``x * tanh(softplus(x))``."""
+    x = _tensor(x)
+    return x * ops.tanh(softplus(x))
+
+
+@_registry.register("exponential")
+def exponential(x):
+    """``exp(x)`` (overflows to inf above about 88 in float32, as exp must)."""
+    return ops.exp(_tensor(x))
+
+
+@_registry.register("log_sigmoid")
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``, finite for every input."""
+    return -softplus(-_tensor(x))
+
+
+def _softmax_axes(x: Tensor, axis) -> Tensor:
+    return x - ops.logsumexp(x, axis=tuple(axis), keepdims=True)
 
 
 @_registry.register("softmax")
 def softmax(x, axis: int = -1):
-    """exp(x) / sum(exp(x)) along ``axis``."""
-    return ops.softmax(x, axis=axis)
+    """``exp(x) / sum(exp(x))`` along ``axis`` (an int or a tuple of ints).
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.activations.softmax(xn.Tensor([[0.0, 0.0]]))).tolist()
+    [[0.5, 0.5]]
+    """
+    x = _tensor(x)
+    if isinstance(axis, int):
+        return ops.softmax(x, axis=axis)
+    return ops.exp(_softmax_axes(x, axis))
 
 
 @_registry.register("log_softmax")
 def log_softmax(x, axis: int = -1):
-    """x - logsumexp(x) along ``axis``."""
-    return ops.log_softmax(x, axis=axis)
+    """``x - logsumexp(x)`` along ``axis`` (an int or a tuple of ints)."""
+    x = _tensor(x)
+    if isinstance(axis, int):
+        return ops.log_softmax(x, axis=axis)
+    return _softmax_axes(x, axis)
+
+
+_registry.add("swish", silu)
+_registry.add("hard_swish", hard_silu)
 
 
 def get(identifier: Any) -> Callable:
-    """An activation function from a name, a callable, or None (linear)."""
+    """An activation function from a name, a callable, or None (linear).
+
+    Names are Keras's (``"relu"``, ``"gelu"``, ``"swish"``, ...); an unknown
+    name raises ValueError listing the valid ones.
+    """
     if identifier is None:
         return linear
     return _registry.get(identifier)
@@ -69,8 +438,10 @@ def serialize(activation: Callable) -> Any:
 
 
 def deserialize(config: Any) -> Callable:
+    """Inverse of :func:`serialize`."""
     return get(config)
 
 
 def names() -> list[str]:
+    """Every registered activation name (aliases such as ``swish`` excluded)."""
     return _registry.names()

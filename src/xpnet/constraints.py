@@ -12,12 +12,23 @@ take them as ``kernel_constraint=...``; the optimizer applies a Parameter's
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from xpnet import backend as B
 from xpnet._registry import Registry
 
-__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get"]
+__all__ = [
+    "Constraint",
+    "MaxNorm",
+    "MinMaxNorm",
+    "NonNeg",
+    "UnitNorm",
+    "deserialize",
+    "get",
+    "names",
+    "serialize",
+]
 
 _registry = Registry("constraint")
 _EPS = 1e-7  # Keras's epsilon, keeps the norm away from zero
@@ -46,12 +57,43 @@ def _norms(w, axis):
     return xp.sqrt(xp.sum(w * w, axis=axis, keepdims=True))
 
 
+def _axis(owner: str, axis):
+    """An int or a tuple of ints (a JSON list, from a saved config, becomes a tuple)."""
+    if isinstance(axis, (list, tuple)):
+        axis = tuple(axis)
+        ok = all(isinstance(a, int) and not isinstance(a, bool) for a in axis)
+    else:
+        ok = isinstance(axis, int) and not isinstance(axis, bool)
+    if not ok:
+        raise ValueError(f"{owner}: expected an int or a list of ints for axis. Received: {axis=}")
+    return axis
+
+
+def _axis_config(axis):
+    return list(axis) if isinstance(axis, tuple) else axis
+
+
+def _norm_bound(owner: str, name: str, value) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"{owner}: expected a finite number >= 0 for {name}. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
 @_registry.register("max_norm")
 class MaxNorm(Constraint):
-    """Rescale slices along ``axis`` whose L2 norm exceeds ``max_value``."""
+    """Rescale slices along ``axis`` whose L2 norm exceeds ``max_value``.
+
+    ``w * clip(norm, 0, max_value) / (norm + 1e-7)``, norms over ``axis``: for
+    a Dense kernel ``(in, out)`` axis 0 bounds each unit's incoming weights; for
+    a Conv2D kernel use ``axis=[0, 1, 2]``.
+    """
 
     def __init__(self, max_value: float = 2.0, axis: int | tuple = 0) -> None:
-        self.max_value, self.axis = float(max_value), axis
+        self.max_value = _norm_bound("MaxNorm", "max_value", max_value)
+        self.axis = _axis("MaxNorm", axis)
 
     def __call__(self, w):
         xp = B.namespace(w)
@@ -60,7 +102,7 @@ class MaxNorm(Constraint):
         return w * (desired / (norms + _EPS))
 
     def get_config(self):
-        return {"max_value": self.max_value, "axis": self.axis}
+        return {"max_value": self.max_value, "axis": _axis_config(self.axis)}
 
 
 @_registry.register("non_neg")
@@ -77,28 +119,37 @@ class UnitNorm(Constraint):
     """Slices along ``axis`` scaled to unit L2 norm."""
 
     def __init__(self, axis: int | tuple = 0) -> None:
-        self.axis = axis
+        self.axis = _axis("UnitNorm", axis)
 
     def __call__(self, w):
         return w / (_norms(w, self.axis) + _EPS)
 
     def get_config(self):
-        return {"axis": self.axis}
+        return {"axis": _axis_config(self.axis)}
 
 
 @_registry.register("min_max_norm")
 class MinMaxNorm(Constraint):
-    """Norms along ``axis`` pulled into [min_value, max_value] at ``rate`` (1 = fully)."""
+    """Norms along ``axis`` pulled into [min_value, max_value] at ``rate`` (1 = fully).
+
+    The new norm is ``rate * clip(norm, min_value, max_value) + (1 - rate) * norm``.
+    """
 
     def __init__(
         self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0, axis=0
     ) -> None:
+        min_value = _norm_bound("MinMaxNorm", "min_value", min_value)
+        max_value = _norm_bound("MinMaxNorm", "max_value", max_value)
         if min_value > max_value:
             raise ValueError(
-                f"MinMaxNorm needs min_value <= max_value; got {min_value} > {max_value}."
+                "MinMaxNorm: expected min_value <= max_value. Received: "
+                f"min_value={min_value}, max_value={max_value}"
             )
-        self.min_value, self.max_value = float(min_value), float(max_value)
-        self.rate, self.axis = float(rate), axis
+        ok = isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate <= 1
+        if not ok:
+            raise ValueError(f"MinMaxNorm: expected a number in [0, 1] for rate. Received: {rate=}")
+        self.min_value, self.max_value = min_value, max_value
+        self.rate, self.axis = float(rate), _axis("MinMaxNorm", axis)
 
     def __call__(self, w):
         xp = B.namespace(w)
@@ -113,7 +164,7 @@ class MinMaxNorm(Constraint):
             "min_value": self.min_value,
             "max_value": self.max_value,
             "rate": self.rate,
-            "axis": self.axis,
+            "axis": _axis_config(self.axis),
         }
 
 
@@ -123,12 +174,15 @@ def get(identifier: Any) -> Constraint | Any:
 
 
 def serialize(constraint: Any) -> Any:
+    """JSON-ready form of a constraint."""
     return _registry.serialize(constraint)
 
 
 def deserialize(config: Any) -> Any:
+    """Inverse of :func:`serialize`."""
     return _registry.deserialize(config)
 
 
 def names() -> list[str]:
+    """Every registered constraint name."""
     return _registry.names()

@@ -4,6 +4,9 @@ An initializer is called as ``init(shape, dtype=None)`` and returns an array of
 the active backend. Random ones draw on the host and move the result, so a
 seed gives the same weights on every backend (see :func:`xn.set_seed`); pass
 ``seed=`` to an initializer to make it draw the same values at every call.
+(Keras 3 differs for ``seed=None``: there an unseeded initializer fixes a seed
+when constructed and repeats its values; here it draws afresh from the
+``xn.set_seed`` generator, so layers sharing one initializer instance differ.)
 
 Fans follow Keras: for a kernel of shape ``(..., in, out)`` (channels last),
 ``fan_in = in * receptive_field`` and ``fan_out = out * receptive_field``
@@ -45,6 +48,7 @@ __all__ = [
     "compute_fans",
     "deserialize",
     "get",
+    "names",
     "serialize",
 ]
 
@@ -108,7 +112,7 @@ class Constant(Initializer):
     """Every entry ``value``."""
 
     def __init__(self, value: float = 0.0) -> None:
-        self.value = float(value)
+        self.value = _finite("Constant", "value", value)
 
     def __call__(self, shape, dtype=None):
         return _full(shape, self.value, dtype)
@@ -117,10 +121,27 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
+def _finite(owner: str, name: str, value, positive: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not math.isfinite(v) or (positive and v <= 0):
+        kind = "a positive finite number" if positive else "a finite number"
+        raise ValueError(f"{owner}: expected {kind} for {name}. Received: {name}={value!r}")
+    return v
+
+
 class _Seeded(Initializer):
+    """Random initializers: ``seed=None`` draws from the generator set by ``xn.set_seed``
+    (a new draw per call); an int seed draws the same values at every call."""
+
     def __init__(self, seed: int | None = None) -> None:
-        if seed is not None and (not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"seed must be a non-negative int or None; got {seed!r}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(
+                f"{type(self).__name__}: expected None or a non-negative int for seed. "
+                f"Received: seed={seed!r}"
+            )
         self.seed = seed
 
     def get_config(self):
@@ -133,7 +154,9 @@ class RandomNormal(_Seeded):
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        self.mean, self.stddev = float(mean), float(stddev)
+        owner = type(self).__name__
+        self.mean = _finite(owner, "mean", mean)
+        self.stddev = _finite(owner, "stddev", stddev, positive=True)
 
     def __call__(self, shape, dtype=None):
         return B.random_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
@@ -148,9 +171,14 @@ class RandomUniform(_Seeded):
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         super().__init__(seed)
+        minval = _finite("RandomUniform", "minval", minval)
+        maxval = _finite("RandomUniform", "maxval", maxval)
         if maxval <= minval:
-            raise ValueError(f"RandomUniform needs minval < maxval; got {minval} >= {maxval}.")
-        self.minval, self.maxval = float(minval), float(maxval)
+            raise ValueError(
+                "RandomUniform: expected minval < maxval. Received: "
+                f"minval={minval}, maxval={maxval}"
+            )
+        self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype=None):
         return B.random_uniform(shape, self.minval, self.maxval, dtype, seed=self.seed)
@@ -165,7 +193,8 @@ class TruncatedNormal(_Seeded):
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean = _finite("TruncatedNormal", "mean", mean)
+        self.stddev = _finite("TruncatedNormal", "stddev", stddev, positive=True)
 
     def __call__(self, shape, dtype=None):
         return B.truncated_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
@@ -184,7 +213,7 @@ class SmallRandom(_Seeded):
 
     def __init__(self, scale: float = 0.01, seed: int | None = None):
         super().__init__(seed)
-        self.scale = float(scale)
+        self.scale = _finite("SmallRandom", "scale", scale, positive=True)
 
     def __call__(self, shape, dtype=None):
         return B.random_normal(shape, 0.0, self.scale, dtype, seed=self.seed)
@@ -216,18 +245,20 @@ class VarianceScaling(_Seeded):
         seed: int | None = None,
     ):
         super().__init__(seed)
-        if scale <= 0:
-            raise ValueError(f"VarianceScaling expected scale > 0; received scale={scale}.")
+        owner = type(self).__name__
+        scale = _finite(owner, "scale", scale, positive=True)
         if mode not in self.MODES:
-            raise ValueError(f"VarianceScaling mode must be one of {self.MODES}; got {mode!r}.")
-        if distribution == "normal":
+            raise ValueError(f"{owner}: expected one of {self.MODES} for mode. Received: {mode=}")
+        if isinstance(distribution, str):
+            distribution = distribution.lower()
+        if distribution == "normal":  # Keras's alias
             distribution = "truncated_normal"
         if distribution not in self.DISTRIBUTIONS:
             raise ValueError(
-                f"VarianceScaling distribution must be one of {self.DISTRIBUTIONS}; "
-                f"got {distribution!r}."
+                f"{owner}: expected one of {self.DISTRIBUTIONS} for distribution. "
+                f"Received: {distribution=}"
             )
-        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+        self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype=None):
         fan_in, fan_out = compute_fans(shape)
@@ -304,12 +335,12 @@ class Orthogonal(_Seeded):
 
     def __init__(self, gain: float = 1.0, seed: int | None = None):
         super().__init__(seed)
-        self.gain = float(gain)
+        self.gain = _finite("Orthogonal", "gain", gain)
 
     def __call__(self, shape, dtype=None):
         if len(shape) < 2:
             raise ValueError(
-                f"Orthogonal needs a shape of rank >= 2; received shape={tuple(shape)}."
+                f"Orthogonal: expected a shape of rank >= 2. Received: shape={tuple(shape)}"
             )
         return B.random_orthogonal(shape, self.gain, dtype, seed=self.seed)
 
@@ -322,11 +353,11 @@ class Identity(Initializer):
     """``gain`` times the identity matrix (2-D shapes; rectangular allowed)."""
 
     def __init__(self, gain: float = 1.0) -> None:
-        self.gain = float(gain)
+        self.gain = _finite("Identity", "gain", gain)
 
     def __call__(self, shape, dtype=None):
         if len(shape) != 2:
-            raise ValueError(f"Identity needs a 2-D shape; received shape={tuple(shape)}.")
+            raise ValueError(f"Identity: expected a 2-D shape. Received: shape={tuple(shape)}")
         xp = B.xp()
         eye = xp.eye(shape[0], shape[1], dtype=B.dtype(dtype, xp), device=B.device())
         return eye * self.gain if self.gain != 1.0 else eye
@@ -335,8 +366,18 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
-_registry.add("xavier_uniform", GlorotUniform)
-_registry.add("xavier_normal", GlorotNormal)
+# Keras 3's aliases, and the course notes' Xavier names
+for _alias, _cls in {
+    "uniform": RandomUniform,
+    "normal": RandomNormal,
+    "one": Ones,
+    "zero": Zeros,
+    "OrthogonalInitializer": Orthogonal,
+    "IdentityInitializer": Identity,
+    "xavier_uniform": GlorotUniform,
+    "xavier_normal": GlorotNormal,
+}.items():
+    _registry.add(_alias, _cls)
 
 
 def get(identifier: Any) -> Initializer | Any:

@@ -558,7 +558,7 @@ class Concat(Function):
         out, start = [], 0
         for n, need in zip(self.sizes, self.needs):
             if need:
-                sl = (slice(None),) * ax + (slice(start, start + n), Ellipsis)
+                sl = (slice(None),) * ax + (slice(start, start + n), ...)  # strict: index all axes
                 out.append(g[sl])
             else:
                 out.append(None)
@@ -574,8 +574,7 @@ class Stack(Function):
     def backward(self, g):
         ax = self.axis % g.ndim
         return tuple(
-            g[(slice(None),) * ax + (i, Ellipsis)] if need else None
-            for i, need in enumerate(self.needs)
+            g[(slice(None),) * ax + (i, ...)] if need else None for i, need in enumerate(self.needs)
         )
 
 

@@ -17,6 +17,7 @@ which :meth:`L2.from_course` builds.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from xpnet import ops
@@ -30,17 +31,21 @@ __all__ = [
     "Regularizer",
     "deserialize",
     "get",
+    "names",
     "serialize",
 ]
 
 _registry = Registry("regularizer")
 
 
-def _factor(name: str, value) -> float:
-    value = float(value)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; received {name}={value}.")
-    return value
+def _factor(owner: str, name: str, value) -> float:
+    """A penalty factor: a finite number >= 0 (Keras's check), as a Python float."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"{owner}: expected a finite number >= 0 for {name}. Received: {name}={value!r}"
+        )
+    return float(value)
 
 
 class Regularizer:
@@ -66,7 +71,7 @@ class L1(Regularizer):
     """``l1 * sum(|W|)``."""
 
     def __init__(self, l1: float = 0.01) -> None:
-        self.l1 = _factor("l1", l1)
+        self.l1 = _factor("L1", "l1", 0.01 if l1 is None else l1)
 
     def __call__(self, x):
         return ops.abs(x).sum() * self.l1
@@ -80,7 +85,7 @@ class L2(Regularizer):
     """``l2 * sum(W**2)`` (the squared Frobenius norm of a matrix); gradient ``2 l2 W``."""
 
     def __init__(self, l2: float = 0.01) -> None:
-        self.l2 = _factor("l2", l2)
+        self.l2 = _factor("L2", "l2", 0.01 if l2 is None else l2)
 
     def __call__(self, x):
         return (x * x).sum() * self.l2
@@ -88,9 +93,12 @@ class L2(Regularizer):
     @classmethod
     def from_course(cls, lambd: float, m: int) -> L2:
         """The notes' ``(λ / 2m) ||W||²`` (gradient ``(λ/m) W``) as ``L2(λ / 2m)``."""
-        if m <= 0:
-            raise ValueError(f"m (the number of training examples) must be > 0; got m={m}.")
-        return cls(lambd / (2.0 * m))
+        if isinstance(m, bool) or not isinstance(m, int) or m <= 0:
+            raise ValueError(
+                "L2.from_course: expected a positive int for m (the number of training "
+                f"examples). Received: m={m!r}"
+            )
+        return cls(_factor("L2.from_course", "lambd", lambd) / (2.0 * m))
 
     def get_config(self):
         return {"l2": self.l2}
@@ -98,10 +106,15 @@ class L2(Regularizer):
 
 @_registry.register("l1_l2")
 class L1L2(Regularizer):
-    """``l1 * sum(|W|) + l2 * sum(W**2)`` (both default 0, as Keras)."""
+    """``l1 * sum(|W|) + l2 * sum(W**2)``.
+
+    Both default to 0, as in Keras 3, so the name ``"l1_l2"`` alone adds no
+    penalty (Keras 2's ``l1_l2()`` function defaulted to 0.01 each).
+    """
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1, self.l2 = _factor("l1", l1), _factor("l2", l2)
+        self.l1 = _factor("L1L2", "l1", 0.0 if l1 is None else l1)
+        self.l2 = _factor("L1L2", "l2", 0.0 if l2 is None else l2)
 
     def __call__(self, x):
         out = None
@@ -121,23 +134,28 @@ class OrthogonalRegularizer(Regularizer):
     """Pushes the rows (or columns) of a 2-D weight toward being mutually orthogonal.
 
     The penalty is ``factor`` times the mean absolute dot product between
-    distinct L2-normalized rows (``mode="rows"``) or columns.
+    distinct L2-normalized rows (``mode="rows"``) or columns; as Keras, a
+    vector's norm is floored at 1e-7 before dividing.
     """
 
     def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
-        self.factor = _factor("factor", factor)
+        self.factor = _factor("OrthogonalRegularizer", "factor", factor)
         if mode not in ("rows", "columns"):
-            raise ValueError(f"mode must be 'rows' or 'columns'; received mode={mode!r}.")
+            raise ValueError(
+                "OrthogonalRegularizer: expected 'rows' or 'columns' for mode. "
+                f"Received: mode={mode!r}"
+            )
         self.mode = mode
 
     def __call__(self, x):
         if x.ndim != 2:
             raise ValueError(
-                f"OrthogonalRegularizer needs a 2-D weight; received shape {tuple(x.shape)}."
+                f"OrthogonalRegularizer: expected a 2-D weight. Received: shape={tuple(x.shape)}"
             )
         if self.mode == "columns":
             x = x.T
-        unit = x / ops.sqrt((x * x).sum(axis=1, keepdims=True) + 1e-12)
+        # Keras: x * min(1 / ||x||, 1 / 1e-7), i.e. x / sqrt(max(||x||**2, 1e-14))
+        unit = x / ops.sqrt(ops.clip((x * x).sum(axis=1, keepdims=True), min=1e-14))
         product = unit @ unit.T
         size = product.shape[0]
         xp = x.xp
@@ -155,12 +173,15 @@ def get(identifier: Any) -> Regularizer | Any:
 
 
 def serialize(regularizer: Any) -> Any:
+    """JSON-ready form of a regularizer."""
     return _registry.serialize(regularizer)
 
 
 def deserialize(config: Any) -> Any:
+    """Inverse of :func:`serialize`."""
     return _registry.deserialize(config)
 
 
 def names() -> list[str]:
+    """Every registered regularizer name."""
     return _registry.names()

@@ -13,6 +13,7 @@ nested layer in training mode unless that layer is called with its own flag.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import threading
@@ -137,6 +138,19 @@ class Layer:
     """
 
     _call_has_training: bool | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_sets_built", False):
+            # a layer is built once its build() returns, however build() was reached
+            @functools.wraps(build)
+            def wrapped(self, input_shape, _build=build):
+                _build(self, input_shape)
+                self.built = True
+
+            wrapped._sets_built = True
+            cls.build = wrapped
 
     def __init__(
         self,
@@ -326,8 +340,11 @@ class Layer:
             p.grad = None
 
     def get_weights(self) -> list:
-        """The weights as NumPy arrays, in :attr:`weights` order."""
-        return [B.to_numpy(p.data) for p in self.weights]
+        """Copies of the weights as NumPy arrays, in :attr:`weights` order.
+
+        Copies, as Keras returns: optimizers may update weights in place.
+        """
+        return [B.host_numpy.array(B.to_numpy(p.data), copy=True) for p in self.weights]
 
     def set_weights(self, weights: Sequence) -> None:
         """Set every weight from arrays (of any backend), in :attr:`weights` order."""

@@ -1,0 +1,576 @@
+"""Losses: one table row per configuration (per-sample values vs NumPy float64, gradients
+w.r.t. y_pred by gradcheck, every reduction with and without sample weights), lookup and
+serialization, stability at extreme logits, and errors for bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import xpnet as xn
+from xpnet import losses as L
+
+from helpers import OpCase, assert_close, assert_on_active_backend
+
+N, C = 6, 4
+
+
+# =========================================================================== NumPy references
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _log_softmax(x, axis=-1):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def _bce_terms(t, p, from_logits):
+    if from_logits:
+        return np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p)))
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+def ref_bce(t, p, from_logits=False, label_smoothing=0.0, axis=-1):
+    t = t * (1 - label_smoothing) + 0.5 * label_smoothing
+    return _bce_terms(t, p, from_logits).mean(axis)
+
+
+def ref_binary_focal(
+    t, p, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0
+):
+    t = t * (1 - label_smoothing) + 0.5 * label_smoothing
+    bce = _bce_terms(t, p, from_logits)
+    q = _sigmoid(p) if from_logits else p
+    p_t = t * q + (1 - t) * (1 - q)
+    out = (1 - p_t) ** gamma * bce
+    if apply_class_balancing:
+        out = out * (t * alpha + (1 - t) * (1 - alpha))
+    return out.mean(-1)
+
+
+def _log_probs(p, from_logits, axis):
+    return _log_softmax(p, axis) if from_logits else np.log(p / p.sum(axis, keepdims=True))
+
+
+def ref_cce(t, p, from_logits=False, label_smoothing=0.0, axis=-1):
+    t = t * (1 - label_smoothing) + label_smoothing / t.shape[axis]
+    return -(t * _log_probs(p, from_logits, axis)).sum(axis)
+
+
+def ref_categorical_focal(t, p, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0):
+    t = t * (1 - label_smoothing) + label_smoothing / t.shape[-1]
+    logp = _log_probs(p, from_logits, -1)
+    return (np.asarray(alpha) * (1 - np.exp(logp)) ** gamma * -t * logp).sum(-1)
+
+
+def ref_sparse_cce(y, p, from_logits=False, ignore_class=None, axis=-1):
+    logp = np.moveaxis(_log_probs(p, from_logits, axis), axis, -1)
+    y = np.asarray(y).reshape(logp.shape[:-1])
+    valid = np.ones(y.shape, bool) if ignore_class is None else y != ignore_class
+    picked = np.take_along_axis(logp, np.where(valid, y, 0)[..., None], -1)[..., 0]
+    return np.where(valid, -picked, 0.0)
+
+
+def ref_multiclass_svm(y, s, margin=1.0):
+    correct = np.take_along_axis(s, y[:, None], -1)
+    m = np.maximum(s - correct + margin, 0.0)
+    m[np.arange(len(y)), y] = 0.0
+    return m.sum(-1)
+
+
+def _signed(t):
+    return 2 * t - 1 if np.isin(t, (0, 1)).all() else t
+
+
+def ref_huber(t, p, delta=1.0):
+    a = np.abs(p - t)
+    return np.where(a <= delta, 0.5 * a**2, delta * a - 0.5 * delta**2).mean(-1)
+
+
+def ref_categorical_hinge(t, p):
+    return np.maximum((p * (1 - t)).max(-1) - (t * p).sum(-1) + 1, 0)
+
+
+def ref_cosine(t, p, axis=-1):
+    return -(
+        t
+        / np.linalg.norm(t, axis=axis, keepdims=True)
+        * p
+        / np.linalg.norm(p, axis=axis, keepdims=True)
+    ).sum(axis)
+
+
+def ref_kld(t, p):
+    t, p = np.clip(t, 1e-7, 1), np.clip(p, 1e-7, 1)
+    return (t * np.log(t / p)).sum(-1)
+
+
+# =========================================================================== inputs
+
+
+def probs(r, shape=(N, C)):
+    return r.uniform(0.05, 0.95, shape)
+
+
+def logits(r, shape=(N, C)):
+    return r.normal(0.0, 2.0, shape)
+
+
+def bits(r, shape=(N, C)):
+    return r.integers(0, 2, shape)  # int64 labels: they must not promote float32
+
+
+def onehot(r, n=N, c=C):
+    return np.eye(c)[r.integers(0, c, n)]
+
+
+def soft(r, n=N, c=C):
+    return r.dirichlet(np.ones(c), n)
+
+
+def labels(r, n=N, c=C):
+    return r.integers(0, c, n)
+
+
+@dataclasses.dataclass
+class LossCase:
+    """A loss function with options, its NumPy float64 reference and an input maker."""
+
+    name: str
+    ref: Callable
+    make: Callable
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def fn(self) -> Callable:
+        return getattr(L, self.name)
+
+    @property
+    def id(self) -> str:
+        return self.name + (f"[{self.label}]" if self.label else "")
+
+    def inputs(self, seed: int = 0):
+        y_true, y_pred = self.make(np.random.default_rng(seed))
+        return np.asarray(y_true), np.asarray(y_pred, dtype=np.float64)
+
+
+def _case(name, ref, make, label="", **kwargs):
+    return LossCase(name, ref, make, kwargs, label)
+
+
+LOSS_CASES = [
+    _case("binary_crossentropy", ref_bce, lambda r: (bits(r), probs(r))),
+    _case("binary_crossentropy", ref_bce, lambda r: (bits(r), logits(r)), "from_logits",
+          from_logits=True),
+    _case("binary_crossentropy", lambda t, p, **kw: ref_bce(t, p[:, None], **kw),
+          lambda r: (bits(r, (N, 1)), probs(r, (N,))),
+          "rank matching, label_smoothing", label_smoothing=0.2),
+    _case("binary_focal_crossentropy", ref_binary_focal, lambda r: (bits(r), probs(r))),
+    _case("binary_focal_crossentropy", ref_binary_focal, lambda r: (bits(r), logits(r)),
+          "from_logits, balancing, smoothing", from_logits=True, apply_class_balancing=True,
+          alpha=0.4, gamma=3.0, label_smoothing=0.1),
+    _case("categorical_crossentropy", ref_cce,
+          lambda r: (onehot(r), r.uniform(0.1, 2.0, (N, C))), "unnormalized probabilities"),
+    _case("categorical_crossentropy", ref_cce, lambda r: (soft(r), logits(r)),
+          "from_logits, soft targets", from_logits=True),
+    _case("categorical_crossentropy", ref_cce, lambda r: (onehot(r), logits(r)),
+          "from_logits, label_smoothing", from_logits=True, label_smoothing=0.1),
+    _case("categorical_crossentropy", ref_cce,
+          lambda r: (np.moveaxis(onehot(r, 6, 3).reshape(2, 3, 3), 1, 2), probs(r, (2, 3, 3))),
+          "axis 1, smoothing", axis=1, label_smoothing=0.3),
+    _case("categorical_focal_crossentropy", ref_categorical_focal,
+          lambda r: (onehot(r), soft(r))),
+    _case("categorical_focal_crossentropy", ref_categorical_focal,
+          lambda r: (onehot(r), logits(r)), "from_logits, per-class alpha, smoothing",
+          from_logits=True, alpha=[0.1, 0.2, 0.3, 0.4], gamma=1.5, label_smoothing=0.1),
+    _case("sparse_categorical_crossentropy", ref_sparse_cce, lambda r: (labels(r), soft(r))),
+    _case("sparse_categorical_crossentropy", ref_sparse_cce, lambda r: (labels(r), logits(r)),
+          "from_logits", from_logits=True),
+    _case("sparse_categorical_crossentropy", ref_sparse_cce,
+          lambda r: (labels(r)[:, None], logits(r)), "(batch, 1) labels", from_logits=True),
+    _case("sparse_categorical_crossentropy", ref_sparse_cce,
+          lambda r: (labels(r, 6, 3).reshape(2, 3), logits(r, (2, 3, 3))), "3-D, axis 1",
+          from_logits=True, axis=1),
+    _case("sparse_categorical_crossentropy", ref_sparse_cce,
+          lambda r: (np.array([0, 1, 3, 3, 2, 1]), logits(r)), "ignore_class", from_logits=True,
+          ignore_class=3),
+    _case("mean_squared_error", lambda t, p: ((t - p) ** 2).mean(-1),
+          lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)))),
+    _case("mean_absolute_error", lambda t, p: np.abs(t - p).mean(-1),
+          lambda r: (r.normal(size=(2, N, C)), r.normal(size=(2, N, C))), "3-D"),
+    _case("mean_absolute_percentage_error", lambda t, p: 100 * np.abs((t - p) / t).mean(-1),
+          lambda r: (r.uniform(0.5, 2.0, (N, C)) * r.choice([-1, 1], (N, C)),
+                     r.normal(size=(N, C)))),
+    _case("mean_squared_logarithmic_error",
+          lambda t, p: ((np.log1p(p) - np.log1p(t)) ** 2).mean(-1),
+          lambda r: (r.uniform(0.0, 3.0, (N, C)), r.uniform(0.1, 3.0, (N, C)))),
+    _case("huber", ref_huber, lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)))),
+    _case("huber", ref_huber, lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C))),
+          "delta 0.5", delta=0.5),
+    _case("log_cosh", lambda t, p: np.log(np.cosh(p - t)).mean(-1),
+          lambda r: (r.normal(size=(N, C)), 3 * r.normal(size=(N, C)))),
+    _case("hinge", lambda t, p: np.maximum(1 - _signed(t) * p, 0).mean(-1),
+          lambda r: (bits(r), logits(r)), "0/1 labels"),
+    _case("hinge", lambda t, p: np.maximum(1 - t * p, 0).mean(-1),
+          lambda r: (2 * bits(r) - 1, logits(r)), "-1/1 labels"),
+    _case("squared_hinge", lambda t, p: (np.maximum(1 - _signed(t) * p, 0) ** 2).mean(-1),
+          lambda r: (bits(r), logits(r))),
+    _case("categorical_hinge", ref_categorical_hinge, lambda r: (onehot(r), logits(r))),
+    _case("multiclass_svm", ref_multiclass_svm, lambda r: (labels(r), logits(r))),
+    _case("multiclass_svm", ref_multiclass_svm, lambda r: (labels(r), logits(r)), "margin 0.5",
+          margin=0.5),
+    _case("kl_divergence", ref_kld, lambda r: (soft(r), soft(r))),
+    _case("poisson", lambda t, p: (p - t * np.log(p + 1e-7)).mean(-1),
+          lambda r: (r.poisson(2.0, (N, C)), r.uniform(0.2, 4.0, (N, C)))),
+    _case("cosine_similarity", ref_cosine,
+          lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)))),
+    _case("cosine_similarity", ref_cosine,
+          lambda r: (r.normal(size=(2, 3, C)), r.normal(size=(2, 3, C))), "axis 1", axis=1),
+]  # fmt: skip
+
+
+def _float32(a):
+    return a.astype(np.float32).astype(np.float64) if a.dtype.kind == "f" else a
+
+
+@pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: c.id)
+def test_per_sample_values_match_numpy(case: LossCase):
+    y_true, y_pred = case.inputs()
+    pred = xn.Tensor(y_pred, dtype="float32")
+    out = case.fn(y_true, pred, **case.kwargs)  # y_true stays a NumPy array: moved to pred's
+    assert_on_active_backend(out)
+    assert out.dtype == xn.backend.dtype("float32", out.xp)  # int labels never promote
+    expected = case.ref(_float32(y_true), _float32(y_pred), **case.kwargs)
+    assert out.shape == expected.shape
+    assert_close(out, expected, dtype="float32")
+
+
+@pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: c.id)
+def test_gradients_wrt_y_pred(case: LossCase):
+    y_true, y_pred = case.inputs()
+    assert xn.gradcheck(lambda p: case.fn(y_true, p, **case.kwargs), y_pred).passed
+
+
+REDUCTIONS = ["sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight"]
+
+
+def _reduce(values, weights, reduction):
+    if weights is not None:
+        values = values * weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
+    if reduction == "none":
+        return values
+    if reduction == "sum":
+        return values.sum()
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        return (
+            values.sum()
+            / np.broadcast_to(
+                weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim)), values.shape
+            ).sum()
+        )
+    return values.sum() / values.size
+
+
+@pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: c.id)
+def test_loss_class_reductions_and_sample_weights(case: LossCase):
+    y_true, y_pred = case.inputs()
+    cls = type(L.get(case.name))
+    per_sample = case.ref(_float32(y_true), _float32(y_pred), **case.kwargs)
+    mask = None
+    if case.kwargs.get("ignore_class") is not None:
+        mask = (y_true != case.kwargs["ignore_class"]).astype(np.float64)
+    weights = np.random.default_rng(1).uniform(0.0, 2.0, per_sample.shape[:1])
+    for reduction in REDUCTIONS:
+        loss = cls(**case.kwargs, reduction=reduction)
+        for w in (None, weights):
+            out = loss(y_true, xn.Tensor(y_pred, dtype="float32"), sample_weight=w)
+            ww = w if mask is None else (mask if w is None else w * mask)
+            expected = _reduce(per_sample, ww, reduction)
+            if mask is not None and reduction in ("sum_over_batch_size", "mean"):
+                expected = expected * mask.size / mask.sum()  # ignored entries are not counted
+            assert out.shape == np.shape(expected), (reduction, w is not None)
+            assert_close(out, expected, dtype="float32")
+
+
+def test_every_registered_loss_has_a_row():
+    covered = {case.name for case in LOSS_CASES}
+    missing = sorted(set(L.names()) - covered)
+    assert not missing, f"losses without a LOSS_CASES row: {missing}"
+
+
+# =========================================================================== fused primitives
+
+_LABELS = np.array([2, 0, 3, 3, 1])
+
+OP_CASES = [
+    OpCase(
+        "losses.categorical_crossentropy",
+        lambda z, t: L.categorical_crossentropy(t, z, from_logits=True),
+        lambda z, t: -(t * _log_softmax(z)).sum(-1),
+        make=lambda r: [r.normal(0, 2, (5, 4)), r.uniform(0.0, 1.0, (5, 4))],
+        label="SoftmaxCrossEntropy, unnormalized targets, both gradients",
+    ),
+    OpCase(
+        "losses.sparse_categorical_crossentropy",
+        lambda z: L.sparse_categorical_crossentropy(_LABELS, z, from_logits=True),
+        lambda z: -np.take_along_axis(_log_softmax(z), _LABELS[:, None], -1)[:, 0],
+        make=lambda r: [r.normal(0, 2, (5, 4))],
+        label="SparseSoftmaxCrossEntropy",
+    ),
+    OpCase(
+        "losses.binary_crossentropy",
+        lambda x, t: L.binary_crossentropy(t, x, from_logits=True),
+        lambda x, t: _bce_terms(t, x, True).mean(-1),
+        make=lambda r: [r.normal(0, 3, (5, 3)), r.uniform(0.0, 1.0, (5, 3))],
+        label="SigmoidCrossEntropy, both gradients",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", OP_CASES, ids=lambda c: c.id)
+def test_fused_forward_matches_numpy(case: OpCase):
+    raw = case.inputs()
+    out = case.fn(*[xn.Tensor(a, dtype="float32") for a in raw])
+    assert_on_active_backend(out)
+    assert_close(out, case.ref(*[_float32(a) for a in raw]), dtype="float32")
+
+
+@pytest.mark.parametrize("case", OP_CASES, ids=lambda c: c.id)
+def test_fused_backward_matches_finite_differences(case: OpCase):
+    result = xn.gradcheck(case.fn, *case.inputs())
+    assert result.passed and all(rep.checked > 0 for rep in result.reports)
+
+
+def test_sparse_backward_is_softmax_minus_onehot():
+    z = xn.Tensor(np.random.default_rng(0).normal(size=(5, 4)), dtype="float32", requires_grad=True)
+    L.sparse_categorical_crossentropy(_LABELS, z, from_logits=True).sum().backward()
+    e = np.exp(_log_softmax(xn.to_numpy(z).astype(np.float64)))
+    assert_close(z.grad, e - np.eye(4)[_LABELS], dtype="float32")
+
+
+# =========================================================================== stability
+
+
+def test_crossentropies_from_extreme_logits_are_finite_and_exact():
+    # pytest turns NumPy RuntimeWarnings (overflow, invalid) into errors: none may occur
+    z = xn.Tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], dtype="float32", requires_grad=True)
+    values = [
+        L.categorical_crossentropy([[0, 1, 0], [0, 0, 1]], z, from_logits=True),
+        L.sparse_categorical_crossentropy([1, 2], z, from_logits=True),
+        L.categorical_focal_crossentropy([[0, 1, 0], [0, 0, 1]], z, from_logits=True),
+        L.binary_crossentropy([[0, 1, 1], [1, 1, 0]], z, from_logits=True),
+        L.binary_focal_crossentropy([[0, 1, 1], [1, 1, 0]], z, from_logits=True),
+    ]
+    np.testing.assert_allclose(xn.to_numpy(values[0]), [2e4, 0.0])
+    np.testing.assert_allclose(xn.to_numpy(values[1]), [2e4, 0.0])
+    np.testing.assert_allclose(xn.to_numpy(values[3]), [(2e4 + np.log(2)) / 3, 1e4], rtol=1e-6)
+    for v in values:
+        z.grad = None
+        v.sum().backward()
+        assert np.isfinite(xn.to_numpy(v)).all()
+        assert np.isfinite(xn.to_numpy(z.grad)).all()
+
+
+def test_probability_losses_clip_like_keras():
+    # from_logits=False: p is clipped to [1e-7, 1 - 1e-7], so p = 0 costs -log(1e-7)
+    out = L.binary_crossentropy([[1.0]], xn.Tensor([[0.0]]))
+    assert out.item() == pytest.approx(-np.log(1e-7), rel=1e-5)
+    out = L.categorical_crossentropy([[0.0, 1.0]], xn.Tensor([[1.0, 0.0]]))
+    assert out.item() == pytest.approx(-np.log(1e-7), rel=1e-5)
+    # and probabilities are normalized first (Keras 3): [2, 2] is [0.5, 0.5]
+    out = L.categorical_crossentropy([[0.0, 1.0]], xn.Tensor([[2.0, 2.0]]))
+    assert out.item() == pytest.approx(np.log(2.0), rel=1e-6)
+
+
+# =========================================================================== Keras's examples
+
+
+def test_keras_documented_values():
+    y_true, y_pred = np.array([[0, 1], [0, 0]]), xn.Tensor([[-18.6, 0.51], [2.94, -12.8]])
+    bce = L.BinaryCrossentropy(from_logits=True)
+    assert bce(y_true, y_pred).item() == pytest.approx(0.8654, abs=1e-4)
+    assert bce(y_true, y_pred, sample_weight=[0.8, 0.2]).item() == pytest.approx(0.243, abs=1e-3)
+    bce_sum = L.BinaryCrossentropy(from_logits=True, reduction="sum")
+    assert bce_sum(y_true, y_pred).item() == pytest.approx(1.730, abs=1e-3)
+    none = L.BinaryCrossentropy(from_logits=True, reduction=None)(y_true, y_pred)
+    np.testing.assert_allclose(xn.to_numpy(none), [0.235, 1.496], atol=1e-3)
+    focal = L.BinaryFocalCrossentropy(gamma=2, from_logits=True)
+    assert focal([0, 1, 0, 0], xn.Tensor([-18.6, 0.51, 2.94, -12.8])).item() == pytest.approx(
+        0.691, abs=1e-3
+    )
+    balanced = L.BinaryFocalCrossentropy(apply_class_balancing=True, gamma=3, from_logits=True)
+    assert balanced(y_true, y_pred).item() == pytest.approx(0.482, abs=1e-3)
+    cce = L.CategoricalCrossentropy(reduction="sum")
+    probs_ = xn.Tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    assert cce([[0, 1, 0], [0, 0, 1]], probs_).item() == pytest.approx(2.354, abs=1e-3)
+    out = L.categorical_focal_crossentropy(
+        [[0, 1, 0], [0, 0, 1]], xn.Tensor([[0.05, 0.9, 0.05], [0.1, 0.85, 0.05]])
+    )
+    np.testing.assert_allclose(xn.to_numpy(out), [2.63401289e-04, 6.75912094e-01], rtol=1e-4)
+    out = L.huber([[0, 1], [0, 0]], xn.Tensor([[0.6, 0.4], [0.4, 0.6]]))
+    assert float(xn.to_numpy(out).mean()) == pytest.approx(0.155, abs=1e-3)
+    out = L.log_cosh([[0.0, 1.0], [0.0, 0.0]], xn.Tensor([[1.0, 1.0], [0.0, 0.0]]))
+    assert float(xn.to_numpy(out).mean()) == pytest.approx(0.108, abs=1e-3)
+    out = L.cosine_similarity(
+        [[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]], xn.Tensor([[1.0, 0.0], [1.0, 1.0], [-1.0, -1.0]])
+    )
+    np.testing.assert_allclose(xn.to_numpy(out), [0.0, -1.0, 1.0], atol=1e-6)
+
+
+def test_course_notes_svm_example():
+    scores = xn.Tensor([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    per = L.multiclass_svm(np.array([0, 1, 2]), scores)
+    np.testing.assert_allclose(xn.to_numpy(per), [2.9, 0.0, 12.9], rtol=1e-6)
+    assert L.MulticlassSVM()([0, 1, 2], scores).item() == pytest.approx(15.8 / 3, rel=1e-6)
+
+
+def test_ignore_class_is_left_out_of_the_average():
+    z = xn.Tensor(np.random.default_rng(0).normal(size=(4, 3)))
+    y = np.array([0, -1, 2, -1])
+    loss = L.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(y, z).item()
+    per = ref_sparse_cce(np.array([0, 2]), xn.to_numpy(z)[[0, 2]].astype(np.float64), True)
+    assert loss == pytest.approx(per.mean(), rel=1e-5)
+
+
+# =========================================================================== inputs and devices
+
+
+def test_targets_of_every_kind_are_accepted():
+    pred = xn.Tensor([[0.2, 0.8], [0.6, 0.4]], dtype="float32")
+    expected = L.binary_crossentropy(xn.Tensor([[0.0, 1.0], [1.0, 0.0]]), pred).numpy()
+    for y in ([[0, 1], [1, 0]], np.array([[0, 1], [1, 0]], np.uint8), np.array([[0.0, 1], [1, 0]])):
+        out = L.binary_crossentropy(y, pred)
+        assert out.dtype == pred.dtype
+        np.testing.assert_allclose(out.numpy(), expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for y in ([1, 0], np.array([1, 0], np.int32), np.array([[1.0], [0.0]], np.float32)):
+            out = L.sparse_categorical_crossentropy(y, pred)
+            np.testing.assert_allclose(out.numpy(), -np.log([0.8, 0.6]), rtol=1e-6)
+
+
+def test_labels_from_another_backend_are_moved():
+    pred = xn.Tensor([[0.2, 0.8]], dtype="float32")
+    with xn.use_backend("numpy"):
+        y = xn.Tensor([1]).data  # a NumPy array, whatever backend is under test
+    out = L.sparse_categorical_crossentropy(y, pred)
+    assert_on_active_backend(out)
+    assert out.item() == pytest.approx(-np.log(0.8), rel=1e-6)
+
+
+# =========================================================================== lookup
+
+
+def test_get_names_aliases_and_passthrough():
+    for name, cls in [
+        ("categorical_crossentropy", L.CategoricalCrossentropy),
+        ("CategoricalCrossentropy", L.CategoricalCrossentropy),
+        ("mse", L.MeanSquaredError),
+        ("MSE", L.MeanSquaredError),
+        ("mae", L.MeanAbsoluteError),
+        ("mape", L.MeanAbsolutePercentageError),
+        ("msle", L.MeanSquaredLogarithmicError),
+        ("kld", L.KLDivergence),
+        ("kullback_leibler_divergence", L.KLDivergence),
+        ("logcosh", L.LogCosh),
+        ("huber_loss", L.Huber),
+        ("sparse_categorical_crossentropy", L.SparseCategoricalCrossentropy),
+        ("multiclass_svm", L.MulticlassSVM),
+        ("MulticlassSVM", L.MulticlassSVM),
+    ]:
+        assert type(L.get(name)) is cls, name
+    loss = L.Huber(delta=2.0)
+    assert L.get(loss) is loss and L.get(None) is None
+    assert L.get(L.mean_squared_error) is L.mean_squared_error
+    config = {"class_name": "MeanSquaredError", "config": {"reduction": "sum"}}
+    assert L.get(config).reduction == "sum"
+    with pytest.raises(ValueError, match=r"Unknown loss 'msee'.*mean_squared_error"):
+        L.get("msee")
+
+
+@pytest.mark.parametrize("name", sorted(L.names()))
+def test_serialize_round_trip(name):
+    loss = L.get(name)
+    config = L.serialize(loss)
+    json.dumps(config)
+    clone = L.deserialize(json.loads(json.dumps(config)))
+    assert type(clone) is type(loss) and clone.get_config() == loss.get_config()
+
+
+def test_serialize_options_and_functions():
+    loss = L.CategoricalFocalCrossentropy(alpha=[0.2, 0.8], gamma=1.0, from_logits=True)
+    clone = L.deserialize(L.serialize(loss))
+    assert clone.alpha == [0.2, 0.8] and clone.gamma == 1.0 and clone.from_logits
+    assert L.serialize(L.kl_divergence) == "kl_divergence"
+    wrapped = L.LossFunctionWrapper(L.huber, delta=3.0, reduction="sum")
+    again = L.LossFunctionWrapper.from_config(wrapped.get_config())
+    assert again.fn is L.huber and again.delta == 3.0 and again.reduction == "sum"
+
+
+def test_reduce_weighted_helper():
+    v = xn.Tensor([1.0, 2.0, 3.0, 4.0])
+    w = [0.0, 1.0, 1.0, 0.0]
+    assert L.reduce_weighted(v, w, "mean_with_sample_weight").item() == pytest.approx(2.5)
+    assert L.reduce_weighted(v, w, "mean").item() == pytest.approx(1.25)
+    assert L.reduce_weighted(v, w, None).numpy().tolist() == [0.0, 2.0, 3.0, 0.0]
+    assert L.reduce_weighted(v, [0.0] * 4, "mean_with_sample_weight").item() == 0.0
+    masked = L.reduce_weighted(v, None, "sum_over_batch_size", mask=np.array([1, 1, 0, 0], bool))
+    assert masked.item() == pytest.approx(1.5)
+    per_step = xn.Tensor(np.ones((2, 3)))
+    assert L.reduce_weighted(per_step, [1.0, 3.0], "sum").item() == pytest.approx(12.0)
+
+
+# =========================================================================== bad input
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: L.sparse_categorical_crossentropy(np.eye(3)[[0, 1]], xn.Tensor(np.ones((2, 3)))),
+         r"y_pred's shape \(2, 3\) \(one-hot.*Use categorical_crossentropy"),
+        (lambda: L.sparse_categorical_crossentropy([0, 1, 2], xn.Tensor(np.ones((2, 3)))),
+         r"expected one integer class index per prediction.*\(2,\).*Received: y_true.shape=\(3,\)"),
+        (lambda: L.sparse_categorical_crossentropy([0, 3], xn.Tensor(np.ones((2, 3)))),
+         r"class indices must lie in \[0, 3\).*Received labels in \[0, 3\]"),
+        (lambda: L.sparse_categorical_crossentropy([0.5, 1], xn.Tensor(np.ones((2, 3)))),
+         r"expected integer class indices; y_true has non-integer values"),
+        (lambda: L.multiclass_svm([[0], [1], [2]], xn.Tensor(np.ones((2, 3)))),
+         r"multiclass_svm: expected one integer class index per prediction"),
+        (lambda: L.categorical_crossentropy([0, 2], xn.Tensor(np.ones((2, 3)))),
+         r"same shape.*y_true.shape=\(2,\), y_pred.shape=\(2, 3\).*sparse_categorical"),
+        (lambda: L.categorical_crossentropy([[1.0], [1.0]], xn.Tensor([[0.3, 0.5], [0.1, 0.2]])),
+         r"same shape"),
+        (lambda: L.categorical_crossentropy([[1.0], [1.0]], xn.Tensor([[0.3], [0.1]])),
+         r"at least 2 classes.*binary_crossentropy"),
+        (lambda: L.categorical_crossentropy([[1, 0]], xn.Tensor([[2.0, -1.0]])),
+         r"from_logits=False.*Received values in \[-1, 2\].*from_logits=True"),
+        (lambda: L.binary_crossentropy([[1, 0]], xn.Tensor([[2.0, 0.5]])),
+         r"probabilities \(\[0, 1\]\).*from_logits=True"),
+        (lambda: L.CategoricalCrossentropy(reduction="average"),
+         r"Invalid reduction.*'sum_over_batch_size'.*Received: reduction='average'"),
+        (lambda: L.reduce_weighted(xn.Tensor([1.0]), None, "mean_squared"), r"Invalid reduction"),
+        (lambda: L.BinaryCrossentropy(label_smoothing=1.5),
+         r"expected label_smoothing in \[0, 1\]. Received: label_smoothing=1.5"),
+        (lambda: L.Huber(delta=0.0), r"Huber: expected delta > 0"),
+        (lambda: L.BinaryFocalCrossentropy(gamma=-1.0), r"expected gamma >= 0"),
+        (lambda: L.SparseCategoricalCrossentropy(ignore_class="void"), r"ignore_class"),
+        (lambda: L.MeanSquaredError()([[1.0]], xn.Tensor([[1.0]]), sample_weight=[1, 2, 3]),
+         r"sample_weight of shape \(3,\) does not fit per-sample losses of shape \(1,\)"),
+        (lambda: L.categorical_focal_crossentropy([[0, 1]], xn.Tensor([[0.5, 0.5]]), alpha=[1.0]),
+         r"one alpha per class \(2\). Received 1"),
+        (lambda: L.categorical_crossentropy([[0, 1]], xn.Tensor([[0.5, 0.5]]), axis=2),
+         r"expected an integer axis in \[-2, 2\).*Received: axis=2"),
+    ],
+)  # fmt: skip
+def test_bad_input_raises_actionable_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
