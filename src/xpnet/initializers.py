@@ -148,7 +148,7 @@ class _Seeded(Initializer):
         return {"seed": self.seed}
 
 
-@_registry.register("random_normal", "normal")  # Keras accepts both names
+@_registry.register("random_normal")
 class RandomNormal(_Seeded):
     """Normal draws with ``mean`` and ``stddev`` (Keras default stddev 0.05)."""
 
@@ -165,7 +165,7 @@ class RandomNormal(_Seeded):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-@_registry.register("random_uniform", "uniform")  # Keras accepts both names
+@_registry.register("random_uniform")
 class RandomUniform(_Seeded):
     """Uniform draws in [minval, maxval) (Keras default ±0.05)."""
 
