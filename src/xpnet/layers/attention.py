@@ -24,6 +24,8 @@ from xpnet import backend as B
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer
 from xpnet.layers.core import Dense, positive_int
+from xpnet.layers.normalization import LayerNormalization
+from xpnet.layers.regularization import Dropout
 from xpnet.tensor import Tensor
 
 __all__ = ["MultiHeadAttention", "TransformerEncoder"]
@@ -34,14 +36,6 @@ _MASK_FILL = {"float16": -3e4}
 
 def _mask_fill(dtype) -> float:
     return _MASK_FILL.get(str(dtype).rsplit(".", 1)[-1].strip("'>"), -1e9)
-
-
-def _dropout(x: Tensor, rate: float, training) -> Tensor:
-    """Inverted dropout with the backend's generator; identity unless training."""
-    if not training or rate <= 0.0:
-        return x
-    keep = B.bernoulli(x.shape, 1.0 - rate, dtype=x.dtype, like=x.data)
-    return x * (keep * (1.0 / (1.0 - rate)))
 
 
 class MultiHeadAttention(Layer):
@@ -135,6 +129,7 @@ class MultiHeadAttention(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.seed = seed
+        self.attention_dropout = Dropout(self.dropout, seed=seed, name=f"{self.name}_dropout")
         self._built_weights = False
 
     # ------------------------------------------------------------------ weights
@@ -208,7 +203,7 @@ class MultiHeadAttention(Layer):
                 logits.dtype
             )
         scores = ops.softmax(logits, axis=-1)
-        context = ops.matmul(_dropout(scores, self.dropout, training), v)  # (B, H, T, vd)
+        context = ops.matmul(self.attention_dropout(scores, training=training), v)  # (B, H, T, vd)
         b, _, t, vd = context.shape
         merged = ops.reshape(ops.permute(context, (0, 2, 1, 3)), (b, t, self.num_heads * vd))
         wo = ops.reshape(self.output_kernel, (self.num_heads * vd, -1))
@@ -297,27 +292,6 @@ def _bool_data(mask, xp):
     return data if data.dtype == xp.bool else data != 0
 
 
-class _LayerNorm(Layer):
-    """Layer normalization over the last axis with gain and offset (for the block below).
-
-    # TODO: switch to xn.layers.LayerNormalization once branch cat-layers lands.
-    """
-
-    def __init__(self, epsilon: float = 1e-5, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.epsilon = float(epsilon)
-
-    def build(self, input_shape) -> None:
-        dim = int(input_shape[-1])
-        self.gamma = self.add_weight("gamma", (dim,), "ones")
-        self.beta = self.add_weight("beta", (dim,), "zeros")
-
-    def call(self, inputs):
-        centered = inputs - ops.mean(inputs, axis=-1, keepdims=True)
-        var = ops.mean(centered * centered, axis=-1, keepdims=True)
-        return centered / ops.sqrt(var + self.epsilon) * self.gamma + self.beta
-
-
 class TransformerEncoder(Layer):
     """A Transformer encoder block (KerasHub's ``TransformerEncoder``).
 
@@ -392,17 +366,19 @@ class TransformerEncoder(Layer):
             self.num_heads, hidden // self.num_heads, dropout=self.dropout,
             name=f"{self.name}_self_attention", **init,
         )  # fmt: skip
-        self.attention_norm = _LayerNorm(
-            self.layer_norm_epsilon, name=f"{self.name}_attention_norm"
+        self.attention_norm = LayerNormalization(
+            epsilon=self.layer_norm_epsilon, name=f"{self.name}_attention_norm"
         )
+        self.attention_dropout = Dropout(self.dropout, name=f"{self.name}_attention_dropout")
         self.intermediate = Dense(
             self.intermediate_dim, activations.serialize(self.activation),
             name=f"{self.name}_intermediate", **init,
         )  # fmt: skip
         self.output_dense = Dense(hidden, name=f"{self.name}_output", **init)
-        self.feedforward_norm = _LayerNorm(
-            self.layer_norm_epsilon, name=f"{self.name}_feedforward_norm"
+        self.feedforward_norm = LayerNormalization(
+            epsilon=self.layer_norm_epsilon, name=f"{self.name}_feedforward_norm"
         )
+        self.feedforward_dropout = Dropout(self.dropout, name=f"{self.name}_feedforward_dropout")
 
     def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
         padding_mask = _mask.resolve(inputs, padding_mask)
@@ -417,12 +393,12 @@ class TransformerEncoder(Layer):
         x = inputs
         h = self.attention_norm(x) if self.normalize_first else x
         h = self.attention(h, h, attention_mask=mask, training=training)
-        x = x + _dropout(h, self.dropout, training)
+        x = x + self.attention_dropout(h, training=training)
         if not self.normalize_first:
             x = self.attention_norm(x)
         h = self.feedforward_norm(x) if self.normalize_first else x
         h = self.output_dense(self.intermediate(h))
-        x = x + _dropout(h, self.dropout, training)
+        x = x + self.feedforward_dropout(h, training=training)
         if not self.normalize_first:
             x = self.feedforward_norm(x)
         return x

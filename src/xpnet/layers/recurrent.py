@@ -44,9 +44,9 @@ def _rate(layer: str, name: str, value: Any) -> float:
     return float(value)
 
 
-def _dropout_mask(shape, rate: float, like) -> Any:
+def _dropout_mask(shape, rate: float, like, generator=None) -> Any:
     """A 0 / (1 / (1 - rate)) mask, one per sample and feature, reused at every step."""
-    keep = B.bernoulli(shape, 1.0 - rate, dtype=like.dtype, like=like)
+    keep = B.bernoulli(shape, 1.0 - rate, dtype=like.dtype, like=like, generator=generator)
     return keep * (1.0 / (1.0 - rate))
 
 
@@ -102,6 +102,7 @@ class _RNN(Layer):
         self.stateful = bool(stateful)
         self.unroll = bool(unroll)  # accepted for Keras compatibility; the loop is the same
         self.seed = seed
+        self._generator = None if seed is None else B.SeedGenerator(seed)
         self.input_spec = InputSpec(ndim=3)
         self._states: list | None = None
 
@@ -147,10 +148,10 @@ class _RNN(Layer):
             mask = None if mask is None else x.xp.flip(mask, axis=1)
         n = x.shape[0]
         if training and self.dropout:
-            x = x * _dropout_mask((n, 1, x.shape[2]), self.dropout, x.data)
+            x = x * _dropout_mask((n, 1, x.shape[2]), self.dropout, x.data, self._generator)
         rmask = None
         if training and self.recurrent_dropout:
-            rmask = _dropout_mask((n, self.units), self.recurrent_dropout, x.data)
+            rmask = _dropout_mask((n, self.units), self.recurrent_dropout, x.data, self._generator)
         states = self._initial_states(n, x, initial_state)
         xw = ops.linear(x, self.kernel, self._input_bias())
         seq, finals = self._run(xw, states, mask, rmask)
@@ -248,11 +249,12 @@ class SimpleRNN(_RNN):
         three weights.
         dropout: fraction of input features dropped in training (one mask per sequence).
         recurrent_dropout: fraction of the state dropped before the recurrent matmul.
+        seed: seeds this layer's own dropout stream (default: the global one).
         return_sequences: return every h_t (batch, timesteps, units) instead of the last.
         return_state: also return the final state: ``[output, h]``.
         go_backwards: process the sequence in reverse (outputs come in that order).
         stateful: start each call from the previous call's final state.
-        unroll, seed: accepted as in Keras.
+        unroll: accepted as in Keras (the loop is the same).
 
     Call arguments: ``inputs`` (batch, timesteps, features); ``initial_state``;
     ``mask`` (batch, timesteps) booleans (masked steps keep the previous state; by
