@@ -366,3 +366,11 @@ def test_default_names_follow_keras():
         layers.Conv2D(1, 1).name,
     ]
     assert names == ["conv2d", "conv2d_transpose", "depthwise_conv2d", "conv1d", "conv2d_1"]
+
+
+def test_relu_is_fused_into_the_convolution_node():
+    conv = layers.Conv2D(2, 3, activation="relu")
+    y = conv(np.ones((1, 4, 4, 1), dtype="float32"))
+    assert isinstance(y._ctx, nn_ops.Conv2D)
+    y = layers.Conv2D(2, 3, activation="tanh")(np.ones((1, 4, 4, 1), dtype="float32"))
+    assert not isinstance(y._ctx, nn_ops.Conv2D)

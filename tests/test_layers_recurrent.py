@@ -291,3 +291,33 @@ def test_recurrent_arguments_are_validated():
         layers.Bidirectional(layers.Dense(2))
     with pytest.raises(ValueError, match=r"expected inputs \(batch, timesteps, features\)"):
         layers.SimpleRNN(2)(np.ones((2, 3), dtype=np.float32))
+
+
+def test_standard_activations_take_the_fused_path():
+    assert layers.SimpleRNN(2)._fused() and layers.SimpleRNN(2, activation="relu")._fused()
+    assert layers.LSTM(2)._fused() and layers.GRU(2)._fused()
+    assert not layers.GRU(2, reset_after=False)._fused()
+    assert not layers.LSTM(2, activation="sigmoid")._fused()
+    x = xn.Tensor(np.ones((1, 3, 2), dtype=np.float32))
+    lstm = layers.LSTM(2, return_sequences=True)
+    y = lstm(x)
+    assert isinstance(y._ctx.parents[0]._ctx, rnn_ops.LSTMSequence)  # one node, sliced
+
+
+def test_gru_reset_before_matches_the_formula():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    gru = layers.GRU(2, reset_after=False, return_sequences=True)
+    gru(x)
+    for p in gru.weights:
+        p.data = xn.backend.asarray(rng.standard_normal(p.shape).astype(np.float32) * 0.5)
+    k, rk, b = (w.astype(np.float64) for w in gru.get_weights())
+    h, outs = np.zeros((2, 2)), []
+    for t in range(4):
+        xw = x[:, t].astype(np.float64) @ k + b
+        z = _sig(xw[:, :2] + h @ rk[:, :2])
+        r = _sig(xw[:, 2:4] + h @ rk[:, 2:4])
+        n = np.tanh(xw[:, 4:] + (r * h) @ rk[:, 4:])
+        h = z * h + (1 - z) * n
+        outs.append(h)
+    np.testing.assert_allclose(xn.to_numpy(gru(x)), np.stack(outs, 1), rtol=1e-5, atol=1e-6)

@@ -97,3 +97,26 @@ def test_bidirectional_matches_torch(kind):
         theirs = _grads_by_gate(kind, half, net, suffix)
         for p, ref_g in zip(half.weights, theirs):
             compare("recurrent", f"Bidirectional({kind}) d/d{p.name}", p.grad, ref_g)
+
+
+def test_time_distributed_matches_torch():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 2, 5, 5)).astype(np.float32)  # (batch, time, C, H, W) for torch
+    inner = layers.Conv2D(3, 3, activation="relu", data_format="channels_first")
+    td = layers.TimeDistributed(inner)
+    xt = xn.Tensor(x, requires_grad=True)
+    y = td(xt)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    (y * xn.Tensor(g)).sum().backward()
+    k, b = inner.get_weights()
+    wr = torch_tensor(k.transpose(3, 2, 0, 1), requires_grad=True)
+    br = torch_tensor(b, requires_grad=True)
+    xr = torch_tensor(x, requires_grad=True)
+    ref = torch.relu(torch.nn.functional.conv2d(xr.reshape(12, 2, 5, 5), wr, br))
+    ref = ref.reshape(3, 4, 3, 3, 3)
+    ref.backward(torch.tensor(g))
+    compare("recurrent", "TimeDistributed(Conv2D) forward", y, ref)
+    compare("recurrent", "TimeDistributed(Conv2D) d/dx", xt.grad, xr.grad)
+    compare("recurrent", "TimeDistributed(Conv2D) d/dkernel", inner.kernel.grad,
+            wr.grad.numpy().transpose(2, 3, 1, 0))  # fmt: skip
+    compare("recurrent", "TimeDistributed(Conv2D) d/dbias", inner.bias.grad, br.grad)
