@@ -243,10 +243,24 @@ OP_CASES = [
         [(2, 3), (2, 2)],
     ),
     OpCase(
+        "concat",
+        lambda a, b: ops.concat([a, b], axis=0),
+        lambda a, b: np.concatenate([a, b], 0),
+        [(2, 3), (1, 3)],
+        label="leading axis",
+    ),
+    OpCase(
         "stack",
         lambda a, b, c: ops.stack([a, b, c], axis=-1),
         lambda a, b, c: np.stack([a, b, c], -1),
         [(2, 3), (2, 3), (2, 3)],
+    ),
+    OpCase(
+        "stack",
+        lambda a, b: ops.stack([a, b], axis=1),
+        lambda a, b: np.stack([a, b], 1),
+        [(2, 3), (2, 3)],
+        label="middle axis",
     ),
     OpCase(
         "pad",

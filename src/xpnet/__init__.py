@@ -19,9 +19,11 @@ from xpnet import (
     losses,
     metrics,
     models,
+    nn_ops,
     ops,
     optimizers,
     regularizers,
+    rnn_ops,
     saving,
 )
 from xpnet.backend import (
@@ -78,15 +80,23 @@ __all__ = [
     "is_grad_enabled",
     "layers",
     "losses",
+<<<<<<< HEAD
     "metrics",
     "models",
+=======
+    "nn_ops",
+>>>>>>> conv-rnn
     "no_grad",
     "ops",
     "optimizers",
     "prefer_gpu",
     "regularizers",
     "require_gpu",
+<<<<<<< HEAD
     "saving",
+=======
+    "rnn_ops",
+>>>>>>> conv-rnn
     "set_backend",
     "set_floatx",
     "set_seed",

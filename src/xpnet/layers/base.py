@@ -81,7 +81,7 @@ _names: Counter[str] = Counter()
 
 def _snake(name: str) -> str:
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()  # as Keras: Conv2D -> conv2d
 
 
 def _unique_name(base: str) -> str:

@@ -1,0 +1,93 @@
+"""Helpers shared by the benchmark scripts: threads, glibc's freed memory, interleaved medians.
+
+Import this module BEFORE NumPy: :func:`set_threads` must run before NumPy loads its BLAS.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+
+def set_threads(n: int) -> None:
+    """BLAS / OpenMP thread count for NumPy (call before importing NumPy)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def keep_freed_memory() -> bool:
+    """Stop glibc from returning freed memory to the OS (for the whole process).
+
+    A training step frees its activations at the end of backward; glibc trims that
+    memory from the heap and the next step page-faults it back in. On the shared
+    benchmark VM a page fault costs ~4 us and a NumPy CNN step takes over a thousand,
+    so timings depend on the allocator more than on the code. ``mallopt`` with a
+    32 MiB mmap threshold and a 1 GiB trim threshold keeps freed memory for reuse;
+    competitors in the same process (PyTorch too) share the setting.
+    Returns whether glibc accepted it.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    ok_mmap = libc.mallopt(m_mmap_threshold, 32 << 20)
+    ok_trim = libc.mallopt(m_trim_threshold, 1 << 30)
+    return bool(ok_mmap) and bool(ok_trim)
+
+
+def median(values) -> float:
+    return float(statistics.median(values))
+
+
+def run_interleaved(
+    competitors: dict[str, Callable[[], object]],
+    blocks: int,
+    steps: int,
+    warmup: int,
+    by_step: bool = True,
+) -> dict[str, list[float]]:
+    """Median seconds per call of each competitor, one value per block.
+
+    ``by_step``: alternate competitors at every call (same machine load for all);
+    otherwise alternate whole blocks (each runs ``steps`` calls in a row, so one
+    competitor's allocations do not land between another's).
+    """
+    for fn in competitors.values():
+        for _ in range(warmup):
+            fn()
+    results: dict[str, list[float]] = {name: [] for name in competitors}
+    for _ in range(blocks):
+        times: dict[str, list[float]] = {name: [] for name in competitors}
+        if by_step:
+            for _ in range(steps):
+                for name, fn in competitors.items():
+                    t0 = time.perf_counter()
+                    fn()
+                    times[name].append(time.perf_counter() - t0)
+        else:
+            for name, fn in competitors.items():
+                fn()
+                for _ in range(steps):
+                    t0 = time.perf_counter()
+                    fn()
+                    times[name].append(time.perf_counter() - t0)
+        for name in competitors:
+            results[name].append(median(times[name]))
+    return results
+
+
+def print_table(results: dict[str, list[float]], base: str, width: int = 14) -> None:
+    """Block medians, their median, and the median ratio to ``base`` per block."""
+    blocks = len(next(iter(results.values())))
+    head = "".join(f"  block{i + 1:<3d}" for i in range(blocks))
+    print(f"{'':{width}s}{head}    median  ratio")
+    for name, meds in results.items():
+        ratios = [m / b for m, b in zip(meds, results[base])]
+        cells = "".join(f"  {m * 1e3:6.2f}ms" for m in meds)
+        print(f"{name:{width}s}{cells}  {median(meds) * 1e3:6.2f}ms  {median(ratios):5.2f}x")
+    print(f"(ratio = median over blocks of the block median / {base}'s block median)")
