@@ -80,23 +80,17 @@ __all__ = [
     "is_grad_enabled",
     "layers",
     "losses",
-<<<<<<< HEAD
     "metrics",
     "models",
-=======
     "nn_ops",
->>>>>>> conv-rnn
     "no_grad",
     "ops",
     "optimizers",
     "prefer_gpu",
     "regularizers",
     "require_gpu",
-<<<<<<< HEAD
-    "saving",
-=======
     "rnn_ops",
->>>>>>> conv-rnn
+    "saving",
     "set_backend",
     "set_floatx",
     "set_seed",
