@@ -13,6 +13,25 @@ from collections.abc import Callable
 from typing import Any
 
 
+class Configurable:
+    """Objects rebuilt from their constructor arguments: ``get_config``/``from_config``.
+
+    The base of initializers, regularizers, constraints, losses and schedules;
+    ``repr`` shows the config.
+    """
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 def _key(name: str) -> str:
     return name.lower().replace("_", "")
 

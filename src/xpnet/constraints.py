@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from xpnet import backend as B
-from xpnet._registry import Registry
+from xpnet._registry import Configurable, Registry
 
 __all__ = [
     "Constraint",
@@ -34,22 +34,11 @@ _registry = Registry("constraint")
 _EPS = 1e-7  # Keras's epsilon, keeps the norm away from zero
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: ``__call__(array) -> array`` (raw backend arrays, no gradient)."""
 
     def __call__(self, w):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _norms(w, axis):
@@ -173,16 +162,7 @@ def get(identifier: Any) -> Constraint | Any:
     return _registry.get(identifier)
 
 
-def serialize(constraint: Any) -> Any:
-    """JSON-ready form of a constraint."""
-    return _registry.serialize(constraint)
-
-
-def deserialize(config: Any) -> Any:
-    """Inverse of :func:`serialize`."""
-    return _registry.deserialize(config)
-
-
-def names() -> list[str]:
-    """Every registered constraint name."""
-    return _registry.names()
+# the family's JSON forms, straight from its registry
+serialize = _registry.serialize
+deserialize = _registry.deserialize
+names = _registry.names

@@ -25,7 +25,7 @@ import math
 from typing import Any
 
 from xpnet import backend as B
-from xpnet._registry import Registry
+from xpnet._registry import Configurable, Registry
 
 __all__ = [
     "Constant",
@@ -68,22 +68,11 @@ def compute_fans(shape) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``__call__(shape, dtype=None)`` and ``get_config()``."""
 
     def __call__(self, shape, dtype=None):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _full(shape, value: float, dtype):
@@ -390,16 +379,7 @@ def get(identifier: Any) -> Initializer | Any:
     return _registry.get(identifier)
 
 
-def serialize(initializer: Any) -> Any:
-    """JSON-ready form of an initializer."""
-    return _registry.serialize(initializer)
-
-
-def deserialize(config: Any) -> Any:
-    """Inverse of :func:`serialize`."""
-    return _registry.deserialize(config)
-
-
-def names() -> list[str]:
-    """Every registered initializer name."""
-    return _registry.names()
+# the family's JSON forms, straight from its registry
+serialize = _registry.serialize
+deserialize = _registry.deserialize
+names = _registry.names

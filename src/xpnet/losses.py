@@ -37,7 +37,7 @@ from typing import Any
 
 from xpnet import backend as B
 from xpnet import ops
-from xpnet._registry import Registry
+from xpnet._registry import Configurable, Registry
 from xpnet.activations import softplus
 from xpnet.backend import host_numpy
 from xpnet.tensor import Function, Tensor
@@ -790,7 +790,7 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
-class Loss:
+class Loss(Configurable):
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` returns the reduced loss.
 
     Subclasses implement ``call(y_true, y_pred)`` returning per-sample losses.
@@ -820,14 +820,6 @@ class Loss:
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class LossFunctionWrapper(Loss):

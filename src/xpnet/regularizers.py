@@ -21,7 +21,7 @@ import math
 from typing import Any
 
 from xpnet import ops
-from xpnet._registry import Registry
+from xpnet._registry import Configurable, Registry
 
 __all__ = [
     "L1",
@@ -48,22 +48,11 @@ def _factor(owner: str, name: str, value) -> float:
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``__call__(weight) -> scalar Tensor`` and ``get_config()``."""
 
     def __call__(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 @_registry.register("l1")
@@ -172,16 +161,7 @@ def get(identifier: Any) -> Regularizer | Any:
     return _registry.get(identifier)
 
 
-def serialize(regularizer: Any) -> Any:
-    """JSON-ready form of a regularizer."""
-    return _registry.serialize(regularizer)
-
-
-def deserialize(config: Any) -> Any:
-    """Inverse of :func:`serialize`."""
-    return _registry.deserialize(config)
-
-
-def names() -> list[str]:
-    """Every registered regularizer name."""
-    return _registry.names()
+# the family's JSON forms, straight from its registry
+serialize = _registry.serialize
+deserialize = _registry.deserialize
+names = _registry.names

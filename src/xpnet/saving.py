@@ -277,7 +277,7 @@ def _read_model_file(path) -> tuple[dict, dict, dict, tuple | None]:
 
 def load_model(filepath, custom_objects=None, compile: bool = True):
     """Rebuild the model saved in ``filepath`` (see :func:`save_model`)."""
-    from xpnet.models.config import custom_object_scope, deserialize_layer
+    from xpnet.layers.serialization import custom_object_scope, deserialize_layer
 
     meta, config, weights, opt = _read_model_file(filepath)
     with custom_object_scope(custom_objects):

@@ -7,26 +7,9 @@ from typing import Any
 from xpnet import ops, rnn_ops
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer
+from xpnet.layers.serialization import deserialize_layer, serialize_layer
 
 __all__ = ["Bidirectional", "TimeDistributed"]
-
-
-def serialize_layer(layer: Layer) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for a layer of :mod:`xpnet.layers`."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize_layer(config: Any) -> Layer:
-    """A layer from :func:`serialize_layer`'s dict (a Layer instance passes through)."""
-    if isinstance(config, Layer):
-        return config
-    from xpnet import layers
-
-    name = config.get("class_name") if isinstance(config, dict) else None
-    cls = getattr(layers, name, None) if isinstance(name, str) else None
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise ValueError(f"Cannot build a layer from {config!r}: unknown class_name {name!r}.")
-    return cls.from_config(dict(config.get("config") or {}))
 
 
 def _renamed(layer: Layer, prefix: str, **changes: Any) -> Layer:

@@ -556,7 +556,7 @@ class Functional(Model):
         return self.output_shape
 
     def get_config(self) -> dict[str, Any]:
-        from xpnet.models.config import serialize_layer
+        from xpnet.layers.serialization import serialize_layer
 
         graph = self._graph_holder.graph
         refs: dict[int, list] = {}
@@ -590,7 +590,7 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Functional:
-        from xpnet.models.config import deserialize_layer
+        from xpnet.layers.serialization import deserialize_layer
 
         layers = {}
         for spec in config["layers"]:

@@ -163,7 +163,7 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
-        from xpnet.models.config import serialize_layer
+        from xpnet.layers.serialization import serialize_layer
 
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
         config["layers"] = [serialize_layer(layer) for layer in self._stack]
@@ -174,7 +174,7 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
-        from xpnet.models.config import deserialize_layer
+        from xpnet.layers.serialization import deserialize_layer
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         shape = config.get("input_shape")

@@ -19,7 +19,7 @@ import math
 import numbers
 from typing import Any
 
-from xpnet._registry import Registry
+from xpnet._registry import Configurable, Registry
 from xpnet.optimizers import _checks
 
 __all__ = [
@@ -59,7 +59,7 @@ def _step(step) -> float:
     return float(step)
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: ``__call__(step) -> float`` and ``get_config()``.
 
     Subclass it for a custom schedule; give it ``get_config`` (and register it
@@ -71,14 +71,6 @@ class LearningRateSchedule:
 
     def get_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement get_config().")
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 @_registry.register("ExponentialDecay")
@@ -439,19 +431,10 @@ def get(identifier: Any) -> LearningRateSchedule:
     )
 
 
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}``, JSON-ready."""
-    return _registry.serialize(schedule)
-
-
-def deserialize(config: Any) -> LearningRateSchedule:
-    """Inverse of :func:`serialize`."""
-    return _registry.deserialize(config)
-
-
-def names() -> list[str]:
-    """Every registered schedule name."""
-    return _registry.names()
+# the family's JSON forms, straight from its registry
+serialize = _registry.serialize
+deserialize = _registry.deserialize
+names = _registry.names
 
 
 def register(cls):

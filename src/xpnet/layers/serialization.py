@@ -68,8 +68,10 @@ def layer_class(name: str) -> type:
     )
 
 
-def deserialize_layer(spec: Mapping[str, Any]) -> Layer:
-    """Rebuild a layer from :func:`serialize_layer`'s output."""
+def deserialize_layer(spec: Mapping[str, Any] | Layer) -> Layer:
+    """Rebuild a layer from :func:`serialize_layer`'s output (a Layer passes through)."""
+    if isinstance(spec, Layer):
+        return spec
     if not isinstance(spec, Mapping) or "class_name" not in spec:
         raise ValueError(f"A layer config needs 'class_name' and 'config'; got {spec!r}.")
     cls = layer_class(spec["class_name"])
