@@ -149,6 +149,9 @@ EXAMPLES = {  # script: arguments for a quick run
     "multilabel.py": ["--epochs", "2"],
     "custom_training_loop.py": ["--epochs", "2"],
     "gradcheck_model.py": ["--epochs", "1"],
+    "cnn_digits.py": ["--epochs", "1", "--steps-per-epoch", "5", "--verbose", "0"],
+    "char_rnn.py": ["--epochs", "1", "--steps-per-epoch", "5", "--length", "40", "--verbose", "0"],
+    "transformer_classifier.py": ["--epochs", "1", "--samples", "300", "--verbose", "0"],
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,33 @@ QUICK = {
     "multilabel.py": ["--epochs", "2"],
     "custom_training_loop.py": ["--epochs", "2"],
     "gradcheck_model.py": ["--epochs", "0"],
-}
+    # the scripts' own --min-accuracy makes a quick run fail below a (chance-beating) bar
+    "cnn_digits.py": ["--epochs", "1", "--steps-per-epoch", "20", "--verbose", "0",
+                      "--min-accuracy", "0.5"],
+    "char_rnn.py": ["--epochs", "1", "--steps-per-epoch", "10", "--length", "40",
+                    "--verbose", "0"],
+    "transformer_classifier.py": ["--epochs", "5", "--samples", "2000", "--verbose", "0",
+                                  "--min-accuracy", "0.75"],
+}  # fmt: skip
+
+
+def _char_rnn_claims(out: str) -> None:
+    # better than uniform guessing after 10 steps, and a sample of prompt + 40 characters
+    perplexity, uniform = re.search(
+        r"perplexity ([\d.]+) \(uniform guessing: (\d+)\)", out
+    ).groups()
+    assert float(perplexity) < int(uniform)
+    sample = out.split("--- sample", 1)[1].split("---\n", 1)[1].removesuffix("\n")
+    assert sample.startswith("The keeper ") and len(sample) == len("The keeper ") + 40
+
+
+def _transformer_claims(out: str) -> None:
+    # order-blind without attention (chance, by construction); --min-accuracy bounds the other
+    plain = float(re.search(r"no attention ([\d.]+); Transformer", out).group(1))
+    assert 0.4 < plain < 0.6, out
+
+
+CLAIMS = {"char_rnn.py": _char_rnn_claims, "transformer_classifier.py": _transformer_claims}
 
 
 def test_every_example_is_listed():
@@ -44,6 +71,8 @@ def _run(script: str, *args: str) -> str:
 def test_example_runs(script):
     out = _run(script, *QUICK[script])
     assert out.strip(), f"{script} printed nothing"
+    if script in CLAIMS:
+        CLAIMS[script](out)
 
 
 @pytest.mark.skipif(os.environ.get("XPNET_DEVICE") not in (None, ""), reason="default device only")
