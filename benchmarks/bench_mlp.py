@@ -118,7 +118,7 @@ def make_loop(x, y, sizes, weights, batch):
 
     def epoch():
         for s in range(0, n, batch):
-            loss = loss_fn(ys[s : s + batch], model(xs[s : s + batch], training=True))
+            loss = loss_fn(ys[s : s + batch], model(xs[s : s + batch, ...], training=True))
             loss.backward()
             opt.step(params)
             opt.zero_grad(params)

@@ -26,6 +26,7 @@ LAYER_CASES = [
         9,
         label="l2",
     ),
+    LayerCase(lambda: layers.Dense(6, activation="relu"), (5, 4), (5, 6), 30, label="fused relu"),
     LayerCase(lambda: layers.Identity(), (2, 3), (2, 3), 0, train_step=False),
 ]
 
@@ -134,3 +135,10 @@ def test_calling_build_directly_marks_the_layer_built():
     d = layers.Dense(2)
     d.build((None, 3))
     assert d.built and d.kernel.shape == (3, 2)
+
+
+def test_relu_is_fused_into_the_linear_node():
+    x = np.ones((2, 3), dtype="float32")
+    assert isinstance(layers.Dense(2, activation="relu")(x)._ctx, xn.ops.Linear)
+    assert not isinstance(layers.Dense(2, activation="tanh")(x)._ctx, xn.ops.Linear)
+    assert not isinstance(layers.Dense(2, activation=xn.activations.relu6)(x)._ctx, xn.ops.Linear)

@@ -357,6 +357,38 @@ def test_sparse_backward_is_softmax_minus_onehot():
     assert_close(z.grad, e - np.eye(4)[_LABELS], dtype="float32")
 
 
+def test_sparse_backward_twice_with_retain_graph():
+    # backward turns forward's exp buffer into the gradient; a second pass recomputes it
+    z = xn.Tensor(np.random.default_rng(2).normal(size=(5, 4)), dtype="float32", requires_grad=True)
+    loss = xn.losses.SparseCategoricalCrossentropy(from_logits=True)(_LABELS, z)
+    loss.backward(retain_graph=True)
+    first = xn.to_numpy(z.grad).copy()
+    loss.backward()
+    assert_close(z.grad, 2 * first, dtype="float32")
+    e = np.exp(_log_softmax(xn.to_numpy(z).astype(np.float64)))
+    assert_close(first, (e - np.eye(4)[_LABELS]) / len(_LABELS), dtype="float32")
+
+
+def test_sparse_loss_class_mean_is_one_node_and_matches_the_general_path():
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(6, 4))
+    labels = rng.integers(0, 4, 6)
+    loss = xn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    z1 = xn.Tensor(data, dtype="float32", requires_grad=True)
+    fast = loss(labels, z1)
+    assert isinstance(fast._ctx, L.SparseSoftmaxCrossEntropy)
+    fast.backward()
+    z2 = xn.Tensor(data, dtype="float32", requires_grad=True)
+    general = L.reduce_weighted(L.sparse_categorical_crossentropy(labels, z2, from_logits=True))
+    general.backward()
+    assert_close(fast, xn.to_numpy(general), dtype="float32")
+    assert_close(z1.grad, z2.grad, dtype="float32")
+    e = np.exp(_log_softmax(data))
+    assert_close(z1.grad, (e - np.eye(4)[labels]) / 6, dtype="float32")
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 4\)"):
+        loss([0, 1, 2, 3, 4, 0], z1)
+
+
 def test_sparse_backward_needs_no_scatter_add(monkeypatch):
     # one label per row: the gradient is a (rows, classes) comparison. The standard-calls
     # scatter-add (array_api_strict's path) builds a (rows * classes, rows) one-hot,

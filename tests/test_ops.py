@@ -92,6 +92,20 @@ OP_CASES = [
         [(3,), (3, 2), (2,)],
         label="vector",
     ),
+    OpCase(
+        "linear",
+        lambda x, w, b: ops.linear(x, w, b, relu=True),
+        lambda x, w, b: np.maximum(x @ w + b, 0),
+        [(6, 3), (3, 4), (4,)],
+        label="fused relu",
+    ),
+    OpCase(
+        "linear",
+        lambda x, w: ops.linear(x, w, relu=True),
+        lambda x, w: np.maximum(x @ w, 0),
+        [(2, 5, 3), (3, 4)],
+        label="3-D input, fused relu, no bias",
+    ),
     # ------------------------------------------------------------------ unary
     OpCase("neg", lambda a: -a, np.negative, [(3, 4)]),
     OpCase("exp", ops.exp, np.exp, [(3, 4)]),

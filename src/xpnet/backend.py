@@ -465,12 +465,27 @@ def update_inplace(dst, value, op: str = "add") -> bool:
     Any other ``op`` ("set") returns False: a copy would cost a pass that
     rebinding does not.
     """
-    if op not in ("add", "sub") or type(dst) is not np.ndarray:
+    if op not in ("add", "sub") or not writes_in_place(dst):
         return False
-    if not (_same_array_kind(dst, value, np.ndarray) and dst.flags.writeable):
+    if not _same_array_kind(dst, value, np.ndarray):
         return False
     (np.add if op == "add" else np.subtract)(dst, value, out=dst)
     return True
+
+
+def writes_in_place(dst) -> bool:
+    """Whether :func:`update_inplace` (and other owned-array updates) write into ``dst``:
+    a writeable NumPy array; every other backend rebinds (see there why)."""
+    return type(dst) is np.ndarray and dst.flags.writeable
+
+
+def relu_into(y):
+    """``max(y, 0)``, written into ``y`` (a fresh array the caller owns) where the
+    backend writes in place (NumPy: no second activation-sized array), else new."""
+    if writes_in_place(y):
+        np.maximum(y, 0.0, out=y)
+        return y
+    return namespace(y).maximum(y, 0.0)
 
 
 def _same_array_kind(dst, value, kind) -> bool:

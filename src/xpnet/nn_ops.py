@@ -53,6 +53,7 @@ import dataclasses
 import math
 
 from xpnet import backend as B
+from xpnet.ops import relu_mask
 from xpnet.tensor import Function, Tensor
 
 __all__ = [
@@ -407,12 +408,6 @@ def _to_channels_major(xp, x, pads):
     return _pad_or_crop(xp, xp.permute_dims(x, (3, 0, 1, 2)), pads)
 
 
-def _relu_mask(xp, out):
-    # float 0/1 mask: multiplying by it is branch-free (NumPy's where() on a random
-    # mask is ~15x slower), and the standard has no float-times-bool promotion
-    return xp.astype(out > 0, out.dtype)
-
-
 class Conv2D(Function):
     """2-D convolution (cross-correlation, as Keras and PyTorch) of channels-last inputs.
 
@@ -435,9 +430,9 @@ class Conv2D(Function):
         self.relu_out = None
         if relu:
             if b is not None:
-                out *= _relu_mask(xp, out)  # our own fresh buffer: no second output array
+                out *= relu_mask(xp, out)  # our own fresh buffer: no second output array
             else:
-                out = out * _relu_mask(xp, out)
+                out = out * relu_mask(xp, out)
             self.relu_out = out  # backward's mask is out > 0; no mask kept alive
         self.g, self.impl, self.wk, self.has_b = g, impl, wk, b is not None
         self.saved = saved  # (needs is not known yet; no_grad calls drop the node anyway)
@@ -447,7 +442,7 @@ class Conv2D(Function):
         xp, g = self.xp, self.g
         gt = xp.permute_dims(grad, (3, 0, 1, 2))
         if self.relu_out is not None:
-            gt = gt * _relu_mask(xp, self.relu_out)
+            gt = gt * relu_mask(xp, self.relu_out)
         gt = xp.reshape(gt, (g.cout, g.m))
         gx = gw = gb = None
         if self.has_b and self.needs[2]:

@@ -189,21 +189,27 @@ class Matmul(Function):
 
 
 class Linear(Function):
-    # Fused for speed: x @ W + b in one node, and any leading axes are folded into
-    # one batch axis so forward and backward are plain 2-D GEMMs (no batched matmul).
-    def forward(self, x, w, b=None):
+    # Fused for speed: x @ W + b (and an optional ReLU) in one node, and any leading
+    # axes are folded into one batch axis so forward and backward are plain 2-D GEMMs
+    # (no batched matmul). The bias is added into the GEMM's own fresh output.
+    def forward(self, x, w, b=None, relu=False):
         xp = self.xp
         self.shape = x.shape
         x2 = x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
         self.x2, self.w, self.has_b = x2, w, b is not None
         y = x2 @ w
         if b is not None:
-            y = y + b
+            y = _add_into(y, b)
+        self.relu_out = None
+        if relu:
+            self.relu_out = y = B.relu_into(y)  # our own GEMM output; backward's mask: y > 0
         return y if x.ndim == 2 else xp.reshape(y, (*x.shape[:-1], w.shape[-1]))
 
     def backward(self, g):
         xp = self.xp
         g2 = g if g.ndim == 2 else xp.reshape(g, (-1, g.shape[-1]))
+        if self.relu_out is not None:  # 2-D, as g2
+            g2 = _times_relu_mask(xp, g2, self.relu_out)
         gx = None
         if self.needs[0]:
             gx = g2 @ self.w.T
@@ -295,13 +301,41 @@ class Sigmoid(Function):
         return g * self.out * (1.0 - self.out)
 
 
+def relu_mask(xp, out):
+    """``out > 0`` as a 0/1 array of ``out``'s dtype.
+
+    Multiplying by it is branch-free: NumPy's ``where`` on a random mask measured
+    ~6x slower than ``astype`` and a multiply, and the standard has no
+    float-times-bool promotion.
+    """
+    return xp.astype(out > 0, out.dtype)
+
+
+def _times_relu_mask(xp, g, out):
+    """``g`` where ``out > 0``, else 0 (ReLU's backward), the product in the mask's buffer."""
+    mask = relu_mask(xp, out)
+    if g.shape != mask.shape or g.dtype != mask.dtype:
+        return g * mask
+    mask *= g  # JAX rebinds
+    return mask
+
+
+def _add_into(y, b):
+    """``y + b`` written into ``y``, a fresh array the caller owns (JAX rebinds)."""
+    if b.dtype != y.dtype:
+        return y + b
+    y += b
+    return y
+
+
 class Relu(Function):
+    # maximum's output is the result, and backward's mask is out > 0: nothing else kept.
     def forward(self, x):
-        self.mask = x > 0
-        return self.xp.where(self.mask, x, 0.0)
+        self.out = self.xp.maximum(x, 0.0)
+        return self.out
 
     def backward(self, g):
-        return self.xp.where(self.mask, g, 0.0)
+        return _times_relu_mask(self.xp, g, self.out)
 
 
 class Clip(Function):
@@ -647,16 +681,17 @@ def _tensor(x) -> Tensor:
     return Tensor._make(x, None) if hasattr(x, "shape") else Tensor(x)
 
 
-def linear(x, w, b=None) -> Tensor:
-    """``x @ w + b`` for ``x`` of shape (..., in), ``w`` (in, out), ``b`` (out,) or None."""
+def linear(x, w, b=None, relu: bool = False) -> Tensor:
+    """``x @ w + b`` for ``x`` of shape (..., in), ``w`` (in, out), ``b`` (out,) or None;
+    ``relu=True`` applies ``max(., 0)`` in the same node (Dense's fused ReLU)."""
     x = _tensor(x)
     if x.ndim < 1 or x.shape[-1] != w.shape[0]:
         raise ValueError(
             f"linear: inputs with last dimension {w.shape[0]} expected, got shape {x.shape}."
         )
     if x.ndim == 1:
-        return reshape(Linear.apply(reshape(x, (1, -1)), w, b), (w.shape[-1],))
-    return Linear.apply(x, w, b)
+        return reshape(Linear.apply(reshape(x, (1, -1)), w, b, relu=relu), (w.shape[-1],))
+    return Linear.apply(x, w, b, relu=bool(relu))
 
 
 def neg(x) -> Tensor:
@@ -781,8 +816,11 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 
 def reshape(x, shape: Sequence[int]) -> Tensor:
-    """The same values in a new shape (one entry may be -1)."""
-    return Reshape.apply(x, shape=tuple(int(s) for s in shape))
+    """The same values in a new shape (one entry may be -1); ``x`` itself if unchanged."""
+    shape = tuple(int(s) for s in shape)
+    if isinstance(x, Tensor) and shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
 
 
 def flatten(x, start_axis: int = 0) -> Tensor:

@@ -95,6 +95,8 @@ class Dense(Layer):
         )
 
     def call(self, inputs):
+        if self.activation is activations.relu:  # fused into the Linear node
+            return ops.linear(inputs, self.kernel, self.bias, relu=True)
         return self.activation(ops.linear(inputs, self.kernel, self.bias))
 
     def compute_output_shape(self, input_shape):

@@ -86,13 +86,23 @@ class Adam(Optimizer):
         xp = B.namespace(grad)
         t = self.iterations + 1
         lr_t = learning_rate * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-        m, v = s.momentum, s.velocity
-        self.assign_add(m, (grad - m.data) * (1.0 - b1))
-        self.assign_add(v, (grad * grad - v.data) * (1.0 - b2))
+        # m and v scale in place where the optimizer writes in place, and the sums
+        # go into arrays the step owns: four temporaries where the textbook
+        # expressions allocate nine (the allocation churn costs more than the math).
+        m, v = self.scaled(s.momentum, b1), self.scaled(s.velocity, b2)
+        m += grad * (1.0 - b1)
+        sq = grad * grad
+        sq *= 1.0 - b2
+        v += sq
+        s.momentum.data, s.velocity.data = m, v
         if self.amsgrad:
-            self.assign(s.velocity_hat, xp.maximum(s.velocity_hat.data, v.data))
-            v = s.velocity_hat
-        self.assign_sub(var, m.data * lr_t / (xp.sqrt(v.data) + self.epsilon))
+            self.assign(s.velocity_hat, xp.maximum(s.velocity_hat.data, v))
+            v = s.velocity_hat.data
+        denominator = xp.sqrt(v)
+        denominator += self.epsilon
+        update = m * lr_t
+        update /= denominator
+        self.assign_sub(var, update)
 
 
 @register("adamw")

@@ -293,6 +293,19 @@ class Optimizer:
         if not isinstance(ref, StateVariable):
             self._owned[i] = ref.data
 
+    def scaled(self, state: StateVariable, factor: float):
+        """``state.data * factor``, written into ``state.data`` where ``assign_add``
+        would write in place; the caller stores the result back into ``state.data``.
+
+        The result is always an array the caller may update further with in-place
+        operators (``+=``; JAX rebinds), which is how Adam keeps its temporaries few.
+        """
+        arr = state.data
+        if self.inplace and B.writes_in_place(arr):
+            arr *= factor
+            return arr
+        return arr * factor
+
     # ------------------------------------------------------------------ the step
     def update_step(self, grad, var, learning_rate: float) -> None:  # pragma: no cover
         """Update parameter ``var`` from its (clipped) gradient array ``grad``; override."""
