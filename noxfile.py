@@ -149,9 +149,10 @@ EXAMPLES = {  # script: arguments for a quick run
     "multilabel.py": ["--epochs", "2"],
     "custom_training_loop.py": ["--epochs", "2"],
     "gradcheck_model.py": ["--epochs", "1"],
-    "cnn_digits.py": ["--epochs", "1", "--steps-per-epoch", "5", "--verbose", "0"],
-    "char_rnn.py": ["--epochs", "1", "--steps-per-epoch", "5", "--length", "40", "--verbose", "0"],
-    "transformer_classifier.py": ["--epochs", "1", "--samples", "300", "--verbose", "0"],
+    # the convolution issue's three at full length, failing below their accuracy bars
+    "cnn_digits.py": ["--verbose", "0", "--min-accuracy", "0.98"],
+    "char_rnn.py": ["--verbose", "0"],
+    "transformer_classifier.py": ["--verbose", "0", "--min-accuracy", "0.95"],
 }
 
 
@@ -161,3 +162,20 @@ def examples(session: nox.Session) -> None:
     env = _install_plain(session, "plot")
     for script, args in EXAMPLES.items():
         session.run("python", f"examples/{script}", *args, *session.posargs, env=env)
+
+
+BENCHMARKS = ("bench_mlp.py", "bench_cnn.py", "bench_rnn.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks against PyTorch (medians and ratios; never part of the tests).
+
+    ``nox -s bench -- --threads 1`` passes arguments to every script; on a GPU
+    machine ``nox --no-venv -s bench -- --backend cupy`` runs bench_mlp there.
+    """
+    env = _install_plain(session, "torch,jax,test,progress")
+    for script in BENCHMARKS:
+        if script != "bench_mlp.py" and "--backend" in session.posargs:
+            continue  # the CNN and RNN scripts measure the NumPy backend on the CPU
+        session.run("python", f"benchmarks/{script}", *session.posargs, env=env)

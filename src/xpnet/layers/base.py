@@ -50,30 +50,26 @@ class InputSpec:
         self.hint = hint
 
     def check(self, layer: Layer, shape: tuple[int, ...]) -> None:
-        who = f"{type(layer).__name__} layer '{layer.name}'"
-        hint = f" {self.hint}" if self.hint else ""
         nd = len(shape)
+        problem = None
         if self.ndim is not None and nd != self.ndim:
+            problem = f"inputs of rank {self.ndim}, got rank {nd}"
+        elif self.min_ndim is not None and nd < self.min_ndim:
+            problem = f"inputs of rank >= {self.min_ndim}, got rank {nd}"
+        elif self.max_ndim is not None and nd > self.max_ndim:
+            problem = f"inputs of rank <= {self.max_ndim}, got rank {nd}"
+        else:
+            for axis, size in self.axes.items():
+                if -nd <= axis < nd and shape[axis] != size:
+                    where = "last dimension" if axis == -1 else f"dimension {axis}"
+                    problem = f"inputs with {where} {size}, got {shape[axis]}"
+                    break
+        if problem is not None:  # messages are built only here: check runs on every call
+            hint = f" {self.hint}" if self.hint else ""
             raise ValueError(
-                f"{who} expected inputs of rank {self.ndim}, got rank {nd} (shape {shape}).{hint}"
-            )
-        if self.min_ndim is not None and nd < self.min_ndim:
-            raise ValueError(
-                f"{who} expected inputs of rank >= {self.min_ndim}, got rank {nd} "
+                f"{type(layer).__name__} layer '{layer.name}' expected {problem} "
                 f"(shape {shape}).{hint}"
             )
-        if self.max_ndim is not None and nd > self.max_ndim:
-            raise ValueError(
-                f"{who} expected inputs of rank <= {self.max_ndim}, got rank {nd} "
-                f"(shape {shape}).{hint}"
-            )
-        for axis, size in self.axes.items():
-            if -nd <= axis < nd and shape[axis] != size:
-                where = "last dimension" if axis == -1 else f"dimension {axis}"
-                raise ValueError(
-                    f"{who} expected inputs with {where} {size}, got {shape[axis]} "
-                    f"(shape {shape}).{hint}"
-                )
 
 
 _names: Counter[str] = Counter()
