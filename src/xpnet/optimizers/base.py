@@ -68,19 +68,15 @@ class StateVariable:
 class Slots:
     """One parameter's state variables, by name: ``s.momentum``, ``s.velocity``."""
 
-    __slots__ = ("_vars",)
-
     def __init__(self, arrays: dict[str, Any]) -> None:
         self._vars = {name: StateVariable(a, name) for name, a in arrays.items()}
+        self.__dict__.update(self._vars)  # plain attributes: the step reads them every time
 
-    def __getattr__(self, name: str) -> StateVariable:
-        try:
-            return self._vars[name]
-        except KeyError:
-            raise AttributeError(
-                f"no optimizer state named {name!r} (there is {sorted(self._vars)}); "
-                "create it in init_state()."
-            ) from None
+    def __getattr__(self, name: str) -> StateVariable:  # only for names that are not there
+        raise AttributeError(
+            f"no optimizer state named {name!r} (there is {sorted(self._vars)}); "
+            "create it in init_state()."
+        )
 
     def items(self):
         """(name, array) pairs."""
