@@ -354,8 +354,6 @@ def workload5():
 
 
 def memory_child(who: str) -> None:
-    import resource
-
     x, y = data(ARGS.samples)
     w = initial_weights(SIZES)
     if who == "xpnet fit":
@@ -364,7 +362,23 @@ def memory_child(who: str) -> None:
         make_numpy(x, y, SIZES, w, BATCH)()
     else:
         make_torch(x, y, SIZES, w, BATCH)()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_peak_rss_mib())
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident set size in MiB. Linux's ``ru_maxrss`` survives
+    fork and exec (a child of a big parent reports the parent's peak), so read the
+    current image's high-water mark, VmHWM, where /proc has it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _torch_device() -> str:
