@@ -53,7 +53,7 @@ import dataclasses
 import math
 
 from xpnet import backend as B
-from xpnet.ops import relu_mask
+from xpnet.ops import relu_grad
 from xpnet.tensor import Function, Tensor
 
 __all__ = [
@@ -429,10 +429,9 @@ class Conv2D(Function):
             out = out + xp.reshape(b, (g.cout, 1, 1, 1))
         self.relu_out = None
         if relu:
-            if b is not None:
-                out *= relu_mask(xp, out)  # our own fresh buffer: no second output array
-            else:
-                out = out * relu_mask(xp, out)
+            # with a bias, out is our own fresh buffer (no second output array); without,
+            # it may be a view of the columns
+            out = B.relu_into(out) if b is not None else xp.maximum(out, 0.0)
             self.relu_out = out  # backward's mask is out > 0; no mask kept alive
         self.g, self.impl, self.wk, self.has_b = g, impl, wk, b is not None
         self.saved = saved  # (needs is not known yet; no_grad calls drop the node anyway)
@@ -442,7 +441,7 @@ class Conv2D(Function):
         xp, g = self.xp, self.g
         gt = xp.permute_dims(grad, (3, 0, 1, 2))
         if self.relu_out is not None:
-            gt = gt * relu_mask(xp, self.relu_out)
+            gt = relu_grad(xp, gt, self.relu_out)
         gt = xp.reshape(gt, (g.cout, g.m))
         gx = gw = gb = None
         if self.has_b and self.needs[2]:

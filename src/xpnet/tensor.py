@@ -496,11 +496,16 @@ def unbroadcast(xp, grad, shape: tuple[int, ...]):
     return grad
 
 
-def _toposort(root: Tensor) -> list[Tensor]:
-    """Nodes that require grad, parents before children (iterative: deep RNN graphs)."""
-    order: list[Tensor] = []
+def topological_order(roots, parents) -> list:
+    """Every node reachable from ``roots``, each after all of ``parents(node)``.
+
+    Iterative (deep RNN graphs would overflow recursion); nodes are compared by
+    identity. Parents are visited in the order ``parents`` gives them, and roots in
+    theirs. The autograd's backward and the functional model's layer order use it.
+    """
+    order: list = []
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Any, bool]] = [(r, False) for r in reversed(roots)]
     while stack:
         node, done = stack.pop()
         if done:
@@ -510,17 +515,22 @@ def _toposort(root: Tensor) -> list[Tensor]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        ctx = node._ctx
-        if ctx is not None:
-            for p in ctx.parents:
-                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
+        for p in reversed(parents(node)):
+            if id(p) not in seen:
+                stack.append((p, False))
     return order
+
+
+def _grad_parents(node: Tensor) -> tuple:
+    ctx = node._ctx
+    if ctx is None:
+        return ()
+    return tuple(p for p in ctx.parents if isinstance(p, Tensor) and p.requires_grad)
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
     grads: dict[int, Any] = {id(root): grad}
-    for node in reversed(_toposort(root)):
+    for node in reversed(topological_order([root], _grad_parents)):
         g = grads.pop(id(node), None)
         if g is None:
             continue

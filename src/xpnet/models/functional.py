@@ -25,7 +25,7 @@ from xpnet import backend as B
 from xpnet import ops
 from xpnet.layers.base import Layer
 from xpnet.models.model import Model
-from xpnet.tensor import Tensor, no_grad
+from xpnet.tensor import Tensor, no_grad, topological_order
 
 __all__ = ["Functional", "Input", "InputLayer", "Node", "OpLayer", "SymbolicTensor"]
 
@@ -419,22 +419,7 @@ class _Graph:
 
 def _topological(outputs: list[SymbolicTensor]) -> list[Node]:
     """Nodes that the outputs depend on, each after the nodes it takes inputs from."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(t.node, False) for t in reversed(outputs)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for t in reversed(node.parents()):
-            if id(t.node) not in seen:
-                stack.append((t.node, False))
-    return order
+    return topological_order([t.node for t in outputs], lambda n: [t.node for t in n.parents()])
 
 
 def _as_symbolic_list(value, what: str) -> tuple[list[SymbolicTensor], bool]:
