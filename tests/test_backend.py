@@ -211,3 +211,20 @@ def test_strict_non_default_device_end_to_end():
         assert_on_active_backend(loss)
         assert_on_active_backend(w.grad)
         assert str(w.grad.device) == str(B.device())
+
+
+def test_row_major_copies_strided_views_and_keeps_values():
+    host = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    x = B.asarray(host)
+    xp = xn.get_backend().xp
+    view = xp.permute_dims(x, (2, 1, 0))
+    out = B.row_major(view)
+    assert_on_active_backend(out)
+    np.testing.assert_array_equal(xn.to_numpy(out), host.transpose(2, 1, 0))
+    name = xn.get_backend().name
+    if name in ("numpy", "cupy"):
+        assert out.flags.c_contiguous
+    elif name.startswith("torch"):
+        assert out.is_contiguous()
+    if name in ("numpy", "cupy") or name.startswith("torch"):
+        assert B.row_major(out) is out  # already row-major: no copy

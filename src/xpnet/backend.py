@@ -488,6 +488,26 @@ def relu_into(y):
     return namespace(y).maximum(y, 0.0)
 
 
+def row_major(x):
+    """``x`` with C-contiguous (row-major) memory: a copy where it is a strided view.
+
+    The standard leaves memory layout to each library; this copies only on those
+    with strided views (NumPy, CuPy, PyTorch). Used where the next steps read many
+    strided windows of the same array (im2col): one transposing copy first makes
+    each window copy move long contiguous runs instead of single numbers.
+    """
+    if isinstance(x, np.ndarray):
+        return np.ascontiguousarray(x)
+    mod = type(x).__module__
+    if mod.startswith("cupy"):
+        import cupy
+
+        return cupy.ascontiguousarray(x)
+    if mod.startswith("torch"):
+        return x.contiguous()
+    return x
+
+
 def _same_array_kind(dst, value, kind) -> bool:
     return type(value) is kind and value.shape == dst.shape and value.dtype == dst.dtype
 

@@ -6,38 +6,42 @@ function takes and returns channels-last arrays (``(N, H, W, C)``), the
 Keras default; layers with ``data_format="channels_first"`` transpose at their
 edges.
 
-Memory layout. Inside, the work happens in *channels-major* order
-``(C, N, H, W)``: a strided slice of that array copies runs of ``W`` numbers
-(rather than runs of ``C``, a handful of channels), the GEMMs come out as
-``(C_out, N*H*W)`` so that a bias or a ReLU mask is a contiguous pass, and
-grouped convolutions need no transposes. The result is handed back as a
-``permute_dims`` *view* with the logical shape ``(N, H, W, C)``. Values and
-shapes are exactly those of channels-last; only the strides differ, and
-elementwise ops of NumPy, CuPy and PyTorch keep the layout of their inputs,
-so a CNN runs channels-major from end to end without a single transpose copy.
+Memory layout. Inside, the work happens in *channels-major, batch-last* order
+``(C, H, W, N)``. A kernel window of that array, ``a[:, i:i+Ho, j:j+Wo, :]``,
+is made of contiguous runs of ``Wo*N`` numbers (``N`` for strides > 1), so the
+im2col copies, the col2im adds and the pooling maxima move long runs (with
+``(C, N, H, W)`` the runs were ``Wo`` long, and with channels-last ``C``: a
+handful; NumPy pays per run, and the switch made those copies 2.5-5x faster on
+the benchmark CNN). The
+GEMMs come out as ``(C_out, Ho*Wo*N)``, so a bias or a ReLU mask is one
+contiguous pass, and grouped convolutions need no transposes. Results are
+handed back as a ``permute_dims`` *view* with the logical shape
+``(N, H, W, C)``: values and shapes are exactly those of channels-last, only the
+strides differ, and elementwise ops of NumPy, CuPy and PyTorch keep the layout
+of their inputs, so a CNN runs in this layout from end to end. An input in any
+other layout (a user's channels-last batch) is copied once into it.
 
 Two formulations of the convolution are kept side by side (``method=``):
 
 ``"im2col"`` (default)
-    The kh*kw strided slices of the padded input are stacked into a column
-    matrix ``(C*kh*kw, N*Ho*Wo)`` and multiplied by the kernel in ONE GEMM.
+    The kh*kw strided windows of the padded input are stacked into a column
+    matrix ``(C*kh*kw, Ho*Wo*N)`` and multiplied by the kernel in ONE GEMM.
     The columns are kept for the kernel gradient (one GEMM). The input
-    gradient is one GEMM back to columns and a col2im: for strides of 1 the
-    col2im of the shift form below (contiguous adds), otherwise kh*kw strided
-    adds.
+    gradient is one small GEMM per kernel position, each added into its window
+    (a col2im that never holds the whole column gradient).
 ``"shift"``
-    Shift-and-matmul: the padded batch is flattened to ``(C, N*Hp*Wp)``, and
-    kernel position (i, j) sees that row shifted by ``i*dh*Wp + j*dw``: a
-    contiguous view. The kh*kw views are stacked (runs of N*Hp*Wp numbers, where
-    strided windows copy runs of Wo) and multiplied in one GEMM; positions that
-    wrap around an image edge are computed and cropped (Hp*Wp / (Ho*Wo) more
-    work; strides > 1 subsample a dense result).
+    Shift-and-matmul: the padded batch is flattened to ``(C, Hp*Wp*N)``, and
+    kernel position (i, j) sees that row shifted by ``(i*dh*Wp + j*dw)*N``: a
+    contiguous view. The kh*kw views are stacked and multiplied in one GEMM;
+    positions that wrap around an image edge are computed and cropped
+    (Hp*Wp / (Ho*Wo) more work; strides > 1 subsample a dense result).
 
 benchmarks/bench_cnn.py measures both on the benchmark CNN: im2col is the
-default because its whole training step was faster there (about 1.35x
-PyTorch's against 1.45-1.6x for shift, whose larger buffers also page-fault
-more). Multiplying per kernel position with K = C (a first layer has C = 1)
-was slower than either and is not kept.
+default because its whole training step is faster there (about 1.05-1.3x
+PyTorch's, against 1.65-1.9x for shift, whose dense grid costs more GEMM work
+and larger buffers than its contiguous copies save). Multiplying per kernel
+position with K = C in the forward pass (a first layer has C = 1) was slower
+than either and is not kept.
 
 >>> import numpy as np, xpnet as xn
 >>> x = xn.Tensor(np.ones((1, 4, 4, 1), dtype="float32"))
@@ -89,23 +93,27 @@ _ALL = slice(None)
 
 
 def _pad_or_crop(xp, x, pads):
-    """Pad (or, for negative amounts, crop) the last two axes of ``x`` with zeros.
+    """Pad (or, for negative amounts, crop) the spatial axes 1 and 2 of a (C, H, W, N)
+    array with zeros.
 
     The standard has no pad; zeros plus one slice assignment is it (and was faster
     here than array-api-extra's general ``pad``).
     """
     (pt, pb), (pl, pr) = pads
     if min(pt, pb, pl, pr) < 0:
-        h, w = x.shape[-2], x.shape[-1]
-        x = x[..., max(-pt, 0) : h - max(-pb, 0), max(-pl, 0) : w - max(-pr, 0)]
+        h, w = x.shape[1], x.shape[2]
+        x = x[:, max(-pt, 0) : h - max(-pb, 0), max(-pl, 0) : w - max(-pr, 0), :]
         pt, pb, pl, pr = (max(v, 0) for v in (pt, pb, pl, pr))
     if pt or pb or pl or pr:
-        h, w = x.shape[-2], x.shape[-1]
-        out = xp.zeros(
-            (*x.shape[:-2], h + pt + pb, w + pl + pr), dtype=x.dtype, device=B.device_of(x)
-        )
-        x = _set_at(out, (..., slice(pt, pt + h), slice(pl, pl + w)), x)
+        c, h, w, n = x.shape
+        out = xp.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype, device=B.device_of(x))
+        x = _set_at(out, (_ALL, slice(pt, pt + h), slice(pl, pl + w), _ALL), x)
     return x
+
+
+def _window(a, rows: slice, cols: slice):
+    """The (rows, cols) spatial slice of a (C, H, W, N) array."""
+    return a[:, rows, cols, :]
 
 
 def _set_at(x, index, values):
@@ -251,8 +259,8 @@ def _geom(x_shape, w_shape, strides, dilation, pads, groups) -> _Geom:
 
 # =========================================================================== convolution kernels
 #
-# All helpers below work on channels-major arrays: x as (C, N, H, W), outputs and
-# output gradients as (C_out, M) with M = N * Ho * Wo, kernels as wk (C_out, C/g * kh * kw).
+# All helpers below work on channels-major, batch-last arrays: x as (C, H, W, N), outputs
+# and output gradients as (C_out, M) with M = Ho * Wo * N, kernels as wk (C_out, C/g * kh * kw).
 
 
 def _kernel_matrix(xp, w, g: _Geom):
@@ -270,21 +278,9 @@ def _grouped(xp, a, g: _Geom):
 
 
 def _im2col(xp, xt, g: _Geom):
-    """(C, N, Hp, Wp) -> columns (C * kh * kw, M): one strided slice per kernel position."""
-    cols = xp.stack([xt[:, :, r, s] for r, s in g.windows()], axis=1)
+    """(C, Hp, Wp, N) -> columns (C * kh * kw, M): one strided slice per kernel position."""
+    cols = xp.stack([_window(xt, r, s) for r, s in g.windows()], axis=1)
     return xp.reshape(cols, (g.c * g.p, g.m))
-
-
-def _col2im(xp, dcols, g: _Geom, device):
-    """Adjoint of :func:`_im2col`: scatter-add columns back into (C, N, Hp', Wp')."""
-    dcols = xp.reshape(dcols, (g.c, g.p, g.n, g.ho, g.wo))
-    (pt, pb), (pl, pr) = g.pads
-    # rows the kernel never reaches (a negative end pad) still get a zero gradient
-    shape = (g.c, g.n, pt + g.h + max(pb, 0), pl + g.w + max(pr, 0))
-    dxt = xp.zeros(shape, dtype=dcols.dtype, device=device)
-    for p, (r, s) in enumerate(g.windows()):
-        dxt = _add_at(dxt, (_ALL, _ALL, r, s), dcols[:, p, ...])
-    return dxt[:, :, pt : pt + g.h, pl : pl + g.w]
 
 
 def _gemm_forward(xp, wk, cols, g: _Geom):
@@ -323,7 +319,7 @@ class _Im2col:
     def forward(xp, xt, wk, g: _Geom):
         cols = _im2col(xp, xt, g)
         out = _gemm_forward(xp, wk, cols, g)
-        return xp.reshape(out, (g.cout, g.n, g.ho, g.wo)), cols
+        return xp.reshape(out, (g.cout, g.ho, g.wo, g.n)), cols
 
     @staticmethod
     def kernel_grad(xp, saved, gt, g: _Geom):
@@ -331,20 +327,30 @@ class _Im2col:
 
     @staticmethod
     def input_grad(xp, wk, gt, g: _Geom, device):
-        if g.sh == g.sw == 1:  # contiguous shifted adds beat a strided col2im (see _Shift)
-            return _Shift.input_grad(xp, wk, _Shift.prepare(xp, gt, g), g, device)
-        return _col2im(xp, _gemm_input_grad(xp, wk, gt, g), g, device)
+        """d(cols) = wk.T @ G scattered back (col2im) into (C, H, W, N), one kernel
+        position at a time: kh*kw GEMMs with (C, M) outputs, never the whole
+        (C*kh*kw, M) column gradient. That matrix was the largest transient of a
+        CNN step (2.2 MB on the benchmark), and a block that size finds no hole in a
+        heap full of activations: glibc grew the heap for it and trimmed it back
+        after every step, about 1,000 page faults a step."""
+        (pt, pb), (pl, pr) = g.pads
+        # rows the kernel never reaches (a negative end pad) still get a zero gradient
+        shape = (g.c, pt + g.h + max(pb, 0), pl + g.w + max(pr, 0), g.n)
+        dxt = xp.zeros(shape, dtype=gt.dtype, device=device)
+        for p, (r, s) in enumerate(g.windows()):
+            dcol = _gemm_input_grad(xp, wk[:, p :: g.p], gt, g)
+            dxt = _add_at(dxt, (_ALL, r, s, _ALL), xp.reshape(dcol, (g.c, g.ho, g.wo, g.n)))
+        return _window(dxt, slice(pt, pt + g.h), slice(pl, pl + g.w))
 
 
 class _Shift:
     """Shift-and-matmul on the whole padded batch flattened to one row per channel.
 
-    Output position (n, y, x) of a stride-1 convolution reads the flat input at
-    ``n*Hp*Wp + y*Wp + x + offset(i, j)`` with ``offset = i*dh*Wp + j*dw``, so
+    Output position (y, x, n) of a stride-1 convolution reads the flat input at
+    ``(y*Wp + x)*N + n + offset(i, j)`` with ``offset = (i*dh*Wp + j*dw)*N``, so
     what kernel position (i, j) sees is one *contiguous* shifted view of the
-    flat input: every copy moves runs of N*Hp*Wp numbers (NumPy pays per run,
-    and strided windows have runs of only Wo). The shifted views are stacked
-    and multiplied in one GEMM (one GEMM per position, with K = C, was slower).
+    flat input: every copy moves runs of Hp*Wp*N numbers (strided windows move
+    runs of Wo*N). The shifted views are stacked and multiplied in one GEMM.
     Positions that wrap around an image edge are computed and thrown away by
     the final crop (Hp*Wp / (Ho*Wo) more work: 16% and 40% on the benchmark
     CNN), and strides > 1 subsample a dense result (stride**2 more work). The
@@ -353,7 +359,7 @@ class _Shift:
 
     @staticmethod
     def _offsets(g: _Geom) -> list[int]:
-        return [i * g.dh * g.wp + j * g.dw for i in range(g.kh) for j in range(g.kw)]
+        return [(i * g.dh * g.wp + j * g.dw) * g.n for i in range(g.kh) for j in range(g.kw)]
 
     @staticmethod
     def _strided(g: _Geom) -> tuple[slice, slice]:
@@ -361,7 +367,7 @@ class _Shift:
 
     @staticmethod
     def forward(xp, xt, wk, g: _Geom):
-        length = g.n * g.hp * g.wp
+        length = g.hp * g.wp * g.n
         offsets = _Shift._offsets(g)
         flat = xp.reshape(xt, (g.c, length))
         if offsets[-1]:  # the last shifted view reaches this far past the batch
@@ -369,16 +375,16 @@ class _Shift:
             flat = xp.concat([flat, zeros], axis=1)
         cols = xp.stack([flat[:, o : o + length] for o in offsets], axis=1)
         cols = xp.reshape(cols, (g.c * g.p, length))
-        dense = xp.reshape(_gemm_forward(xp, wk, cols, g), (g.cout, g.n, g.hp, g.wp))
+        dense = xp.reshape(_gemm_forward(xp, wk, cols, g), (g.cout, g.hp, g.wp, g.n))
         r, s = _Shift._strided(g)
-        return dense[:, :, r, s], cols
+        return _window(dense, r, s), cols
 
     @staticmethod
     def prepare(xp, gt, g: _Geom):
-        """(cout, M) at the strided outputs -> (cout, N*Hp*Wp) on the dense grid, 0 elsewhere."""
-        full = xp.zeros((g.cout, g.n, g.hp, g.wp), dtype=gt.dtype, device=B.device_of(gt))
+        """(cout, M) at the strided outputs -> (cout, Hp*Wp*N) on the dense grid, 0 elsewhere."""
+        full = xp.zeros((g.cout, g.hp, g.wp, g.n), dtype=gt.dtype, device=B.device_of(gt))
         r, s = _Shift._strided(g)
-        full = _set_at(full, (_ALL, _ALL, r, s), xp.reshape(gt, (g.cout, g.n, g.ho, g.wo)))
+        full = _set_at(full, (_ALL, r, s, _ALL), xp.reshape(gt, (g.cout, g.ho, g.wo, g.n)))
         return xp.reshape(full, (g.cout, -1))
 
     @staticmethod
@@ -393,19 +399,27 @@ class _Shift:
         dflat = xp.zeros((g.c, length + offsets[-1]), dtype=dense.dtype, device=device)
         for p, off in enumerate(offsets):
             dflat = _add_at(dflat, (_ALL, slice(off, off + length)), dcols[:, p, :])
-        dxt = xp.reshape(dflat[:, :length], (g.c, g.n, g.hp, g.wp))
+        dxt = xp.reshape(dflat[:, :length], (g.c, g.hp, g.wp, g.n))
         (pt, pb), (pl, pr) = g.pads
         if pb < 0 or pr < 0:  # rows beyond the kernel's reach (transposed convolutions)
             dxt = _pad_or_crop(xp, dxt, ((0, max(-pb, 0)), (0, max(-pr, 0))))
-        return dxt[:, :, pt : pt + g.h, pl : pl + g.w]
+        return _window(dxt, slice(pt, pt + g.h), slice(pl, pl + g.w))
 
 
 _METHODS = {"im2col": _Im2col, "shift": _Shift}
 
 
+# (N, H, W, C) <-> (C, H, W, N): axes 0 and 3 swap, so the permutation is its own inverse
+_SWAP_NC = (3, 1, 2, 0)
+
+
 def _to_channels_major(xp, x, pads):
-    """(N, H, W, C) -> padded (C, N, Hp, Wp); free (a view) when the layout already is."""
-    return _pad_or_crop(xp, xp.permute_dims(x, (3, 0, 1, 2)), pads)
+    """(N, H, W, C) -> padded (C, Hp, Wp, N), row-major; free (a view) when the memory
+    already is laid out so (the output of another conv or pool of this module)."""
+    xt = xp.permute_dims(x, _SWAP_NC)
+    if not any(sum(pads, ())):
+        return B.row_major(xt)  # padding copies anyway
+    return _pad_or_crop(xp, xt, pads)
 
 
 class Conv2D(Function):
@@ -435,11 +449,11 @@ class Conv2D(Function):
             self.relu_out = out  # backward's mask is out > 0; no mask kept alive
         self.g, self.impl, self.wk, self.has_b = g, impl, wk, b is not None
         self.saved = saved  # (needs is not known yet; no_grad calls drop the node anyway)
-        return xp.permute_dims(out, (1, 2, 3, 0))
+        return xp.permute_dims(out, _SWAP_NC)
 
     def backward(self, grad):
         xp, g = self.xp, self.g
-        gt = xp.permute_dims(grad, (3, 0, 1, 2))
+        gt = xp.permute_dims(grad, _SWAP_NC)
         if self.relu_out is not None:
             gt = relu_grad(xp, gt, self.relu_out)
         gt = xp.reshape(gt, (g.cout, g.m))
@@ -449,7 +463,7 @@ class Conv2D(Function):
         prepared = self.impl.prepare(xp, gt, g) if self.needs[0] or self.needs[1] else None
         if self.needs[0]:
             dxt = self.impl.input_grad(xp, self.wk, prepared, g, B.device_of(gt))
-            gx = xp.permute_dims(dxt, (1, 2, 3, 0))
+            gx = xp.permute_dims(dxt, _SWAP_NC)
         if self.needs[1]:
             gw = _kernel_from_matrix(xp, self.impl.kernel_grad(xp, self.saved, prepared, g), g)
         return gx, gw, gb
@@ -469,14 +483,14 @@ class Conv2DTranspose(Function):
         xp = self.xp
         g: _Geom = geom
         impl = _METHODS[method]
-        xt = xp.reshape(xp.permute_dims(x, (3, 0, 1, 2)), (g.cout, g.m))
+        xt = xp.reshape(xp.permute_dims(x, _SWAP_NC), (g.cout, g.m))
         wk = _kernel_matrix(xp, w, g)
         xt = impl.prepare(xp, xt, g)
         yt = impl.input_grad(xp, wk, xt, g, B.device_of(x))
         if b is not None:
             yt = yt + xp.reshape(b, (g.c, 1, 1, 1))
         self.g, self.impl, self.wk, self.xt, self.has_b = g, impl, wk, xt, b is not None
-        return xp.permute_dims(yt, (1, 2, 3, 0))
+        return xp.permute_dims(yt, _SWAP_NC)
 
     def backward(self, grad):
         xp, g = self.xp, self.g
@@ -485,7 +499,7 @@ class Conv2DTranspose(Function):
         if self.needs[0] or self.needs[1]:
             out, saved = self.impl.forward(xp, gt, self.wk, g)
             if self.needs[0]:
-                gx = xp.permute_dims(out, (1, 2, 3, 0))
+                gx = xp.permute_dims(out, _SWAP_NC)
             if self.needs[1]:
                 gw = _kernel_from_matrix(xp, self.impl.kernel_grad(xp, saved, self.xt, g), g)
         if self.has_b and self.needs[2]:
@@ -666,18 +680,17 @@ def _first_max_split(xp, g, views, best):
 
 
 class _Tiled:
-    """Non-overlapping windows through a reshape: (C*N*Ho, kh, Wo, kw), no window copies."""
+    """Non-overlapping windows through a reshape: (C*Ho, kh, Wo, kw, N), no window copies."""
 
     @staticmethod
     def split(xp, xt, g: _PoolGeom):
-        xt = xt[:, :, : g.ho * g.kh, : g.wo * g.kw]
-        x4 = xp.reshape(xt, (g.c * g.n * g.ho, g.kh, g.wo, g.kw))
-        return x4
+        xt = _window(xt, slice(0, g.ho * g.kh), slice(0, g.wo * g.kw))
+        return xp.reshape(xt, (g.c * g.ho, g.kh, g.wo, g.kw, g.n))
 
     @staticmethod
-    def merge(xp, parts4, g: _PoolGeom):
-        """(C*N*Ho, kh, Wo, kw) -> (C, N, H, W), zero rows for what the windows skip."""
-        dx = xp.reshape(parts4, (g.c, g.n, g.ho * g.kh, g.wo * g.kw))
+    def merge(xp, parts5, g: _PoolGeom):
+        """(C*Ho, kh, Wo, kw, N) -> (C, H, W, N), zero rows for what the windows skip."""
+        dx = xp.reshape(parts5, (g.c, g.ho * g.kh, g.wo * g.kw, g.n))
         return _pad_or_crop(xp, dx, ((0, g.h - g.ho * g.kh), (0, g.w - g.wo * g.kw)))
 
 
@@ -690,29 +703,29 @@ class MaxPool2D(Function):
     def forward(self, x, geom=None):
         xp = self.xp
         g: _PoolGeom = geom
-        xt = xp.permute_dims(x, (3, 0, 1, 2))
+        xt = B.row_major(xp.permute_dims(x, _SWAP_NC))
         if g.tiled:
-            x4 = _Tiled.split(xp, xt, g)
-            cols = [x4[:, :, :, j] for j in range(g.kw)]  # (R, kh, Wo) each
+            x5 = _Tiled.split(xp, xt, g)
+            cols = [x5[:, :, :, j, :] for j in range(g.kw)]  # (R, kh, Wo, N) each
             rowmax = _maximum_all(xp, cols)
-            rows = [rowmax[:, i, :] for i in range(g.kh)]  # (R, Wo) each
+            rows = [rowmax[:, i, ...] for i in range(g.kh)]  # (R, Wo, N) each
             out = _maximum_all(xp, rows)
             self.saved = (cols, rowmax, rows)
         else:
             pad = _pad_value(xp, xt, g, -math.inf)
-            views = [pad[:, :, r, s] for r, s in g.windows()]
+            views = [_window(pad, r, s) for r, s in g.windows()]
             out = _maximum_all(xp, views)
             self.saved = views
         self.g, self.out = g, out
-        out = xp.reshape(out, (g.c, g.n, g.ho, g.wo))
-        return xp.permute_dims(out, (1, 2, 3, 0))
+        out = xp.reshape(out, (g.c, g.ho, g.wo, g.n))
+        return xp.permute_dims(out, _SWAP_NC)
 
     def backward(self, grad):
         xp, g = self.xp, self.g
-        gt = xp.permute_dims(grad, (3, 0, 1, 2))
+        gt = xp.permute_dims(grad, _SWAP_NC)
         if g.tiled:
             cols, rowmax, rows = self.saved
-            gt = xp.reshape(gt, (g.c * g.n * g.ho, g.wo))
+            gt = xp.reshape(gt, (g.c * g.ho, g.wo, g.n))
             by_row = xp.stack(_first_max_split(xp, gt, rows, self.out), axis=1)
             parts = _first_max_split(xp, by_row, cols, rowmax)
             dxt = _Tiled.merge(xp, xp.stack(parts, axis=3), g)
@@ -720,7 +733,7 @@ class MaxPool2D(Function):
             gt = xp.reshape(gt, self.out.shape)
             parts = _first_max_split(xp, gt, self.saved, self.out)
             dxt = _scatter_windows(xp, parts, g, B.device_of(gt))
-        return xp.permute_dims(dxt, (1, 2, 3, 0))
+        return xp.permute_dims(dxt, _SWAP_NC)
 
 
 class AvgPool2D(Function):
@@ -729,27 +742,27 @@ class AvgPool2D(Function):
     def forward(self, x, geom=None):
         xp = self.xp
         g: _PoolGeom = geom
-        xt = xp.permute_dims(x, (3, 0, 1, 2))
+        xt = xp.permute_dims(x, _SWAP_NC)
         pad = _pad_value(xp, xt, g, 0.0)
-        views = [pad[:, :, r, s] for r, s in g.windows()]
+        views = [_window(pad, r, s) for r, s in g.windows()]
         total = views[0]
         for v in views[1:]:
             total = total + v
         self.g = g
         self.count = _window_counts(xp, g, x.dtype, B.device_of(x))
         out = total / self.count
-        return xp.permute_dims(out, (1, 2, 3, 0))
+        return xp.permute_dims(out, _SWAP_NC)
 
     def backward(self, grad):
         xp, g = self.xp, self.g
-        share = xp.permute_dims(grad, (3, 0, 1, 2)) / self.count
+        share = xp.permute_dims(grad, _SWAP_NC) / self.count
         if g.tiled:
-            share = xp.reshape(share, (g.c * g.n * g.ho, 1, g.wo, 1))
-            parts = xp.broadcast_to(share, (share.shape[0], g.kh, g.wo, g.kw))
+            share = xp.reshape(share, (g.c * g.ho, 1, g.wo, 1, g.n))
+            parts = xp.broadcast_to(share, (share.shape[0], g.kh, g.wo, g.kw, g.n))
             dxt = _Tiled.merge(xp, parts, g)
         else:
             dxt = _scatter_windows(xp, [share] * (g.kh * g.kw), g, B.device_of(grad))
-        return xp.permute_dims(dxt, (1, 2, 3, 0))
+        return xp.permute_dims(dxt, _SWAP_NC)
 
 
 def _maximum_all(xp, arrays):
@@ -764,16 +777,16 @@ def _pad_value(xp, xt, g: _PoolGeom, value: float):
 
     if not any(sum(g.pads, ())):
         return xt
-    return xpx.pad(xt, ((0, 0), (0, 0), *g.pads), constant_values=value, xp=xp)
+    return xpx.pad(xt, ((0, 0), *g.pads, (0, 0)), constant_values=value, xp=xp)
 
 
 def _scatter_windows(xp, parts, g: _PoolGeom, device):
-    """Sum per-window-position gradients (C, N, Ho, Wo) back into (C, N, H, W)."""
+    """Sum per-window-position gradients (C, Ho, Wo, N) back into (C, H, W, N)."""
     (pt, pb), (pl, pr) = g.pads
-    dxt = xp.zeros((g.c, g.n, g.h + pt + pb, g.w + pl + pr), dtype=parts[0].dtype, device=device)
+    dxt = xp.zeros((g.c, g.h + pt + pb, g.w + pl + pr, g.n), dtype=parts[0].dtype, device=device)
     for part, (r, s) in zip(parts, g.windows()):
-        dxt = _add_at(dxt, (_ALL, _ALL, r, s), part)
-    return dxt[:, :, pt : pt + g.h, pl : pl + g.w]
+        dxt = _add_at(dxt, (_ALL, r, s, _ALL), part)
+    return _window(dxt, slice(pt, pt + g.h), slice(pl, pl + g.w))
 
 
 def _window_counts(xp, g: _PoolGeom, dtype, device):
@@ -783,7 +796,7 @@ def _window_counts(xp, g: _PoolGeom, dtype, device):
     np = B.host_numpy
     ones = np.pad(np.ones((g.h, g.w)), g.pads)
     count = sum(ones[r, s] for r, s in g.windows())
-    return xp.asarray(count, dtype=dtype, device=device)
+    return xp.asarray(count[:, :, None], dtype=dtype, device=device)  # (Ho, Wo, 1): N is last
 
 
 def _pool_geom(x_shape, pool_size, strides, padding) -> _PoolGeom:
