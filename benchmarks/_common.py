@@ -10,6 +10,17 @@ import statistics
 import time
 from collections.abc import Callable
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on Windows
+    resource = None
+
+FAULTS: dict[str, list[float]] = {}  # minor page faults per call, by competitor (last run)
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+
 
 def set_threads(n: int) -> None:
     """BLAS / OpenMP thread count for NumPy (call before importing NumPy)."""
@@ -61,23 +72,28 @@ def run_interleaved(
         for _ in range(warmup):
             fn()
     results: dict[str, list[float]] = {name: [] for name in competitors}
+    faults: dict[str, list[float]] = {name: [] for name in competitors}
     for _ in range(blocks):
         times: dict[str, list[float]] = {name: [] for name in competitors}
         if by_step:
             for _ in range(steps):
                 for name, fn in competitors.items():
-                    t0 = time.perf_counter()
+                    f0, t0 = _minor_faults(), time.perf_counter()
                     fn()
                     times[name].append(time.perf_counter() - t0)
+                    faults[name].append(_minor_faults() - f0)
         else:
             for name, fn in competitors.items():
                 fn()
                 for _ in range(steps):
-                    t0 = time.perf_counter()
+                    f0, t0 = _minor_faults(), time.perf_counter()
                     fn()
                     times[name].append(time.perf_counter() - t0)
+                    faults[name].append(_minor_faults() - f0)
         for name in competitors:
             results[name].append(median(times[name]))
+    FAULTS.clear()
+    FAULTS.update(faults)
     return results
 
 
@@ -85,9 +101,12 @@ def print_table(results: dict[str, list[float]], base: str, width: int = 14) -> 
     """Block medians, their median, and the median ratio to ``base`` per block."""
     blocks = len(next(iter(results.values())))
     head = "".join(f"  block{i + 1:<3d}" for i in range(blocks))
-    print(f"{'':{width}s}{head}    median  ratio")
+    faults = FAULTS if set(FAULTS) == set(results) else {}
+    print(f"{'':{width}s}{head}    median  ratio" + ("  faults" if faults else ""))
     for name, meds in results.items():
         ratios = [m / b for m, b in zip(meds, results[base])]
         cells = "".join(f"  {m * 1e3:6.2f}ms" for m in meds)
-        print(f"{name:{width}s}{cells}  {median(meds) * 1e3:6.2f}ms  {median(ratios):5.2f}x")
-    print(f"(ratio = median over blocks of the block median / {base}'s block median)")
+        extra = f"  {median(faults[name]):6.0f}" if faults else ""
+        print(f"{name:{width}s}{cells}  {median(meds) * 1e3:6.2f}ms  {median(ratios):5.2f}x{extra}")
+    print(f"(ratio = median over blocks of the block median / {base}'s block median", end="")
+    print("; faults = median minor page faults per call)" if faults else ")")

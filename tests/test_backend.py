@@ -228,3 +228,36 @@ def test_row_major_copies_strided_views_and_keeps_values():
         assert out.is_contiguous()
     if name in ("numpy", "cupy") or name.startswith("torch"):
         assert B.row_major(out) is out  # already row-major: no copy
+
+
+@pytest.mark.parametrize(
+    "fn, args, expected",
+    [
+        (B.multiply_into, ("a", "b"), lambda a, b: a * b),
+        (B.multiply_into, ("a", 0.25), lambda a, b: a * b),
+        (B.divide_into, ("a", "b"), lambda a, b: a / b),
+        (B.sqrt_into, ("b",), np.sqrt),
+    ],
+)
+def test_into_helpers_write_into_numpy_scratch_and_return_new_arrays_elsewhere(fn, args, expected):
+    rng = np.random.default_rng(0)
+    host = {"a": rng.standard_normal((3, 4)).astype(np.float32)}
+    host["b"] = rng.uniform(0.5, 2.0, (3, 4)).astype(np.float32)
+    arrays = {k: B.asarray(v) for k, v in host.items()}
+    out = B.asarray(np.full((3, 4), 7.0, dtype=np.float32))
+    got = fn(out, *(arrays.get(a, a) if isinstance(a, str) else a for a in args))
+    want = expected(*(host.get(a, a) if isinstance(a, str) else a for a in args))
+    assert_on_active_backend(got)
+    np.testing.assert_allclose(xn.to_numpy(got), want, rtol=1e-6)
+    assert (got is out) == (xn.get_backend().name == "numpy")
+    assert xn.to_numpy(got).dtype == np.float32
+
+
+def test_into_helpers_fall_back_to_new_arrays_on_a_shape_or_dtype_mismatch():
+    out = np.zeros((3, 4), dtype=np.float32)
+    row = np.ones((4,), dtype=np.float32)
+    wide = np.ones((3, 4), dtype=np.float64)
+    assert B.multiply_into(out, out, row) is not out  # broadcasting: not out's shape
+    assert B.multiply_into(out, wide, 2.0).dtype == np.float64  # float64 stays float64
+    assert B.multiply_into(None, row, 2.0) is not None  # no scratch: a new array
+    assert not out.any()

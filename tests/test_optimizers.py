@@ -532,3 +532,23 @@ def test_every_optimizer_has_a_row():
     assert registered == set(KERAS_DEFAULTS), "add KERAS_DEFAULTS rows"
     owners = {owner.lower() for _, owner, *_ in BAD_ARGUMENTS}
     assert registered == owners, "add BAD_ARGUMENTS rows"
+
+
+@pytest.mark.skipif(
+    xn.get_backend().name != "numpy", reason="in-place updates and tracemalloc: NumPy only"
+)
+def test_adam_step_allocates_no_weight_sized_array_on_numpy():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    w = xn.Parameter(rng.standard_normal((256, 256)).astype(np.float32))
+    opt = xn.optimizers.Adam(1e-3)
+    grad = rng.standard_normal((256, 256)).astype(np.float32)
+    opt.apply([grad], [w])  # state and scratch are created on the first step
+    before = xn.to_numpy(w).copy()
+    tracemalloc.start()
+    opt.apply([grad], [w])
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < w.data.nbytes / 4, f"peak {peak} bytes for a {w.data.nbytes}-byte weight"
+    assert not np.array_equal(xn.to_numpy(w), before)  # it did update

@@ -441,6 +441,8 @@ def _mix_message(a, b, where: str, what: str) -> str:
 
 def device_of(x):
     """The device an array lives on."""
+    if type(x) is np.ndarray:  # the hot case: skip array-api-compat's dispatch
+        return "cpu"
     return array_api_compat.device(x)
 
 
@@ -486,6 +488,54 @@ def relu_into(y):
         np.maximum(y, 0.0, out=y)
         return y
     return namespace(y).maximum(y, 0.0)
+
+
+def _into(ufunc, fallback, out, *args):
+    """``ufunc(*args)`` into ``out`` when ``out`` is a writeable NumPy array and the
+    arguments are NumPy arrays of its shape and dtype or Python floats; else new."""
+    if out is not None and writes_in_place(out):
+        for a in args:
+            if type(a) is np.ndarray:
+                if a.shape != out.shape or a.dtype != out.dtype:
+                    break
+            elif type(a) is not float:
+                break
+        else:
+            ufunc(*args, out=out)
+            return out
+    return fallback(*args)
+
+
+def multiply_into(out, a, b):
+    """``a * b``, written into ``out`` where the backend writes in place (NumPy: no
+    new array), else a new array. ``out`` must be a scratch array the caller owns,
+    of the result's shape and dtype; ``a`` or ``b`` may be ``out`` itself.
+
+    With :func:`sqrt_into` and :func:`divide_into` this lets an optimizer run a
+    whole update in one scratch array: the temporaries of ``m * lr / (sqrt(v) + eps)``
+    were fresh weight-sized arrays every step, and for a 784x256 layer such an
+    array lands on pages the allocator has just handed back to the OS, so each one
+    costs a page fault per 4 KiB (benchmarks/optimizer_inplace.py).
+    """
+    return _into(np.multiply, _mul, out, a, b)
+
+
+def sqrt_into(out, a):
+    """``sqrt(a)`` into ``out`` where the backend writes in place (see :func:`multiply_into`)."""
+    return _into(np.sqrt, lambda x: namespace(x).sqrt(x), out, a)
+
+
+def divide_into(out, a, b):
+    """``a / b`` into ``out`` where the backend writes in place (see :func:`multiply_into`)."""
+    return _into(np.divide, _div, out, a, b)
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _div(a, b):
+    return a / b
 
 
 def row_major(x):
@@ -551,6 +601,10 @@ def asarray(data, dtype: Any = None, *, floatx_default: bool = True):
     With ``floatx_default`` a floating input array is also cast to floatx.
     """
     b = get_backend()
+    if type(data) is np.ndarray and dtype is None and b.name == "numpy":
+        # the per-batch case, without the general path's dtype inspection (~10 us)
+        if data.dtype.kind != "f" or (floatx_default and data.dtype == dtype_for(np)):
+            return data
     target = _resolve_dtype(dtype, b.xp)
     if _is_array(data) and not isinstance(data, np.generic):
         xp_in = _ns_by_type.get(type(data)) or _namespace_or_none(data)

@@ -251,10 +251,27 @@ def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
     return data
 
 
+_ARANGES: dict[tuple, Any] = {}
+
+
+def _arange(xp, n: int, dtype, device, step: int = 1):
+    """``arange(0, n * step, step)``, cached: the training loop asks for the same few
+    (batch row offsets, class ids) every step. Callers never write into it."""
+    key = (xp, n, step, dtype, device)
+    try:
+        out = _ARANGES.get(key)
+    except TypeError:  # an unhashable device: no cache
+        return xp.arange(0, n * step, step, dtype=dtype, device=device)
+    if out is None:
+        if len(_ARANGES) > 64:  # many batch sizes (a ragged last batch each): start over
+            _ARANGES.clear()
+        out = _ARANGES[key] = xp.arange(0, n * step, step, dtype=dtype, device=device)
+    return out
+
+
 def _flat_index(xp, labels, n_classes: int, device):
     """Position of each row's label in the flattened (rows, classes) array."""
-    rows = xp.arange(labels.shape[0], dtype=labels.dtype, device=device)
-    return rows * n_classes + labels
+    return _arange(xp, labels.shape[0], labels.dtype, device, n_classes) + labels
 
 
 def _fraction(loss: str, name: str, value) -> float:
@@ -302,10 +319,9 @@ class SparseSoftmaxCrossEntropy(Function):
         e = xp.exp(logits - m)
         total = xp.sum(e, axis=-1, keepdims=True)
         self.logits, self.m, self.e, self.total, self.labels = logits, m, e, total, labels
-        flat = xp.arange(rows, dtype=labels.dtype, device=B.device_of(labels)) * c + labels
-        picked = xp.take(xp.reshape(logits, (-1,)), flat)
+        picked = xp.take(xp.reshape(logits, (-1,)), _flat_index(xp, labels, c, B.device_of(labels)))
         per = xp.reshape(xp.log(total) + m, (-1,)) - picked
-        return xp.mean(per) if mean else per
+        return xp.sum(per) / rows if mean else per  # (sum is cheaper than mean on NumPy)
 
     def backward(self, g):
         xp = self.xp
@@ -317,7 +333,7 @@ class SparseSoftmaxCrossEntropy(Function):
         # row's label with the class ids: O(rows * classes), where a standard-calls
         # scatter-add would build a (rows * classes, rows) one-hot (quadratic in rows)
         labels = self.labels
-        classes = xp.arange(p.shape[1], dtype=labels.dtype, device=B.device_of(labels))
+        classes = _arange(xp, p.shape[1], labels.dtype, B.device_of(labels))
         p -= xp.astype(classes[None, :] == labels[:, None], p.dtype)
         p *= g / p.shape[0] if self.mean else xp.reshape(g, (-1, 1))
         self.e = None  # the buffer is the gradient now

@@ -478,6 +478,7 @@ class _Freed:
     """Marks a node whose saved arrays were released by a previous backward."""
 
     parents = ()
+    needs = ()
 
 
 _FREED = _Freed()
@@ -521,23 +522,33 @@ def topological_order(roots, parents) -> list:
     return order
 
 
-def _grad_parents(node: Tensor) -> tuple:
+def _interior_parents(node: Tensor) -> list:
+    """The parents backward must order: those that want a gradient and have a node
+    of their own. Leaves are left out; they take their gradients as they come."""
     ctx = node._ctx
     if ctx is None:
-        return ()
-    return tuple(p for p in ctx.parents if isinstance(p, Tensor) and p.requires_grad)
+        return []
+    return [
+        p
+        for p, need in zip(ctx.parents, ctx.needs)
+        if need and p._ctx is not None  # needs[i] is True only for Tensors
+    ]
+
+
+def _accumulate(leaf: Tensor, g) -> None:
+    leaf.grad = g if leaf.grad is None else leaf.grad + g
 
 
 def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
+    if root._ctx is None:  # backward() on a leaf
+        _accumulate(root, grad)
+        return
     grads: dict[int, Any] = {id(root): grad}
-    for node in reversed(topological_order([root], _grad_parents)):
+    for node in reversed(topological_order([root], _interior_parents)):
         g = grads.pop(id(node), None)
         if g is None:
             continue
         ctx = node._ctx
-        if ctx is None:  # a leaf: accumulate
-            node.grad = g if node.grad is None else node.grad + g
-            continue
         if ctx is _FREED:
             raise RuntimeError(
                 "backward() through a graph whose saved arrays were already released by an "
@@ -552,6 +563,9 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
             pshape = p.data.shape
             if pg.shape != pshape:
                 pg = unbroadcast(ctx.xp, pg, tuple(pshape))
+            if p._ctx is None:  # a leaf: every node that feeds it comes before it anyway
+                _accumulate(p, pg)
+                continue
             key = id(p)
             prev = grads.get(key)
             grads[key] = pg if prev is None else prev + pg

@@ -31,6 +31,8 @@ from xpnet.optimizers import _checks, schedules
 from xpnet.optimizers.schedules import LearningRateSchedule
 from xpnet.tensor import Tensor
 
+host_empty_like = np.empty_like  # scratch arrays exist only where NumPy writes in place
+
 __all__ = ["Optimizer", "Slots", "StateVariable", "register"]
 
 _registry = Registry("optimizer")
@@ -184,6 +186,7 @@ class Optimizer:
         self._index: dict[int, int] = {}  # id(parameter) -> position in _params
         self._slots: list[Slots | None] = []
         self._owned: list[Any] = []  # the array this optimizer last stored in each parameter
+        self._scratch: list[Any] = []  # per parameter: a work array (NumPy only), never state
 
     # ------------------------------------------------------------------ learning rate
     def _check_learning_rate(self, value):
@@ -231,6 +234,7 @@ class Optimizer:
             self._params.append(param)  # keeps it alive, so its id stays unique
             self._slots.append(None)
             self._owned.append(None)
+            self._scratch.append(None)
         return i
 
     def build(self, params) -> None:
@@ -249,6 +253,20 @@ class Optimizer:
         if s is None:
             s = self._slots[i] = Slots(self.init_state(var))
         return s
+
+    def scratch(self, var):
+        """A work array of ``var``'s shape and dtype for the update's temporaries, kept
+        from step to step, for the ``B.*_into`` helpers; None where the backend does
+        not write in place (the helpers then return new arrays). Not optimizer state:
+        never saved, and its contents are garbage between calls."""
+        i = self._register(var)
+        t = self._scratch[i]
+        data = var.data
+        if t is None or t.shape != data.shape or t.dtype != data.dtype:
+            if not (self.inplace and B.writes_in_place(data)):
+                return None
+            t = self._scratch[i] = host_empty_like(data)
+        return t
 
     @staticmethod
     def zeros_like(var):
