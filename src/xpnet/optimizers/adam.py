@@ -83,7 +83,6 @@ class Adam(Optimizer):
 
     def update_step(self, grad, var, learning_rate):
         s, b1, b2 = self.slots(var), self.beta_1, self.beta_2
-        xp = B.namespace(grad)
         t = self.iterations + 1
         lr_t = learning_rate * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         # m and v scale in place where the optimizer writes in place, and every
@@ -98,7 +97,7 @@ class Adam(Optimizer):
         v += sq
         s.momentum.data, s.velocity.data = m, v
         if self.amsgrad:
-            self.assign(s.velocity_hat, xp.maximum(s.velocity_hat.data, v))
+            self.assign(s.velocity_hat, B.namespace(v).maximum(s.velocity_hat.data, v))
             v = s.velocity_hat.data
         denominator = B.sqrt_into(t, v)
         denominator += self.epsilon
