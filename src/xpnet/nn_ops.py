@@ -37,9 +37,9 @@ Two formulations of the convolution are kept side by side (``method=``):
     (Hp*Wp / (Ho*Wo) more work; strides > 1 subsample a dense result).
 
 benchmarks/bench_cnn.py measures both on the benchmark CNN: im2col is the
-default because its whole training step is faster there (about 1.05-1.3x
-PyTorch's, against 1.65-1.9x for shift, whose dense grid costs more GEMM work
-and larger buffers than its contiguous copies save). Multiplying per kernel
+default because its whole training step is faster there (0.9-1.05x PyTorch's
+with 1 thread, 1.2x with 2, against 1.4-2.0x for shift, whose dense grid costs
+more GEMM work and larger buffers than its contiguous copies save). Multiplying per kernel
 position with K = C in the forward pass (a first layer has C = 1) was slower
 than either and is not kept.
 
