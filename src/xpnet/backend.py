@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import importlib
 import numbers
+import operator
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -517,7 +518,7 @@ def multiply_into(out, a, b):
     array lands on pages the allocator has just handed back to the OS, so each one
     costs a page fault per 4 KiB (benchmarks/optimizer_inplace.py).
     """
-    return _into(np.multiply, _mul, out, a, b)
+    return _into(np.multiply, operator.mul, out, a, b)
 
 
 def sqrt_into(out, a):
@@ -527,15 +528,7 @@ def sqrt_into(out, a):
 
 def divide_into(out, a, b):
     """``a / b`` into ``out`` where the backend writes in place (see :func:`multiply_into`)."""
-    return _into(np.divide, _div, out, a, b)
-
-
-def _mul(a, b):
-    return a * b
-
-
-def _div(a, b):
-    return a / b
+    return _into(np.divide, operator.truediv, out, a, b)
 
 
 def row_major(x):

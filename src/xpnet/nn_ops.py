@@ -411,6 +411,7 @@ _METHODS = {"im2col": _Im2col, "shift": _Shift}
 
 # (N, H, W, C) <-> (C, H, W, N): axes 0 and 3 swap, so the permutation is its own inverse
 _SWAP_NC = (3, 1, 2, 0)
+_NO_PADS = ((0, 0), (0, 0))
 
 
 def _to_channels_major(xp, x, pads):
@@ -703,7 +704,7 @@ class MaxPool2D(Function):
     def forward(self, x, geom=None):
         xp = self.xp
         g: _PoolGeom = geom
-        xt = B.row_major(xp.permute_dims(x, _SWAP_NC))
+        xt = _to_channels_major(xp, x, _NO_PADS)  # pooling pads with its own value below
         if g.tiled:
             x5 = _Tiled.split(xp, xt, g)
             cols = [x5[:, :, :, j, :] for j in range(g.kw)]  # (R, kh, Wo, N) each
@@ -742,7 +743,7 @@ class AvgPool2D(Function):
     def forward(self, x, geom=None):
         xp = self.xp
         g: _PoolGeom = geom
-        xt = xp.permute_dims(x, _SWAP_NC)
+        xt = _to_channels_major(xp, x, _NO_PADS)
         pad = _pad_value(xp, xt, g, 0.0)
         views = [_window(pad, r, s) for r, s in g.windows()]
         total = views[0]

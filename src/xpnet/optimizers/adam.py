@@ -89,17 +89,17 @@ class Adam(Optimizer):
         # temporary lives in one scratch array kept across steps: the textbook
         # expressions allocate nine weight-sized arrays per step, and the allocation
         # churn (page faults) cost more than the math. Elsewhere: four new arrays.
-        t = self.scratch(var)
+        work = self.scratch(var)
         m, v = self.scaled(s.momentum, b1), self.scaled(s.velocity, b2)
-        m += B.multiply_into(t, grad, 1.0 - b1)
-        sq = B.multiply_into(t, grad, grad)
+        m += B.multiply_into(work, grad, 1.0 - b1)
+        sq = B.multiply_into(work, grad, grad)
         sq *= 1.0 - b2
         v += sq
         s.momentum.data, s.velocity.data = m, v
         if self.amsgrad:
             self.assign(s.velocity_hat, B.namespace(v).maximum(s.velocity_hat.data, v))
             v = s.velocity_hat.data
-        denominator = B.sqrt_into(t, v)
+        denominator = B.sqrt_into(work, v)
         denominator += self.epsilon
         update = B.divide_into(denominator, m, denominator)
         update *= lr_t

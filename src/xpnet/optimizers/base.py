@@ -31,8 +31,6 @@ from xpnet.optimizers import _checks, schedules
 from xpnet.optimizers.schedules import LearningRateSchedule
 from xpnet.tensor import Tensor
 
-host_empty_like = np.empty_like  # scratch arrays exist only where NumPy writes in place
-
 __all__ = ["Optimizer", "Slots", "StateVariable", "register"]
 
 _registry = Registry("optimizer")
@@ -265,7 +263,7 @@ class Optimizer:
         if t is None or t.shape != data.shape or t.dtype != data.dtype:
             if not (self.inplace and B.writes_in_place(data)):
                 return None
-            t = self._scratch[i] = host_empty_like(data)
+            t = self._scratch[i] = np.empty_like(data)  # only NumPy writes in place
         return t
 
     @staticmethod
