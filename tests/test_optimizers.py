@@ -398,6 +398,102 @@ def test_fast_path_writes_in_place_on_numpy_only():
     assert p.data is not first and opt.slots(p).momentum.data is not state
 
 
+FUSED_CASES = [
+    c for c in OPTIMIZER_CASES if xn.optimizers.get(c.name)._fusable()
+]  # the elementwise ones: Adam and AdamW
+
+
+def _mixed_params(seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [(5, 3), (3,), (), (2, 2, 2)]
+    return [xn.Parameter(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+
+
+def _fused_run(case, fuse, steps=6, hook=None, **extra):
+    params = _mixed_params()
+    opt = case.make(**extra)
+    opt.fuse = fuse
+    rng = np.random.default_rng(1)
+    for step in range(steps):
+        grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
+        if hook is not None:
+            hook(step, params, opt)
+        opt.apply([xn.backend.asarray(g) for g in grads], params)
+    return params, opt
+
+
+def _assert_same_runs(a, b):
+    (pa, oa), (pb, ob) = a, b
+    for x, y in zip(pa, pb):
+        np.testing.assert_array_equal(xn.to_numpy(x), xn.to_numpy(y))
+    sa, sb = oa.get_state(), ob.get_state()
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
+
+
+@pytest.mark.parametrize("case", FUSED_CASES, ids=[c.id for c in FUSED_CASES])
+def test_fused_step_gives_the_per_parameter_numbers(case):
+    extra = {"weight_decay": 0.1} if case.name == "adam" else {}
+    fused = _fused_run(case, True, **extra)
+    _assert_same_runs(fused, _fused_run(case, False, **extra))
+    params, opt = fused
+    on_numpy = xn.get_backend().name == "numpy"
+    assert (opt._flat is not None) == on_numpy  # the fused path ran (NumPy only)
+    if on_numpy:  # every parameter and its state are views of the flat buffers
+        for p in params:
+            assert np.shares_memory(p.data, opt._flat.buffer)
+            assert np.shares_memory(opt.slots(p).momentum.data, opt._flat.slots.momentum.data)
+
+
+def test_fused_step_follows_weights_and_state_set_between_steps():
+    case = OptCase("adam", {"learning_rate": 0.05, "amsgrad": True})
+
+    def hook(step, params, opt):
+        if step == 2:  # as set_weights does: new arrays in .data
+            params[0].data = xn.backend.asarray(np.full((5, 3), 0.5, np.float32))
+        if step == 3:
+            opt.slots(params[1]).velocity.data = xn.backend.asarray(np.ones(3, np.float32))
+        if step == 4:  # a state restored mid-training
+            opt.set_state(opt.get_state(), params)
+
+    _assert_same_runs(_fused_run(case, True, hook=hook), _fused_run(case, False, hook=hook))
+
+
+def test_fused_step_honours_constraints_and_weight_decay_exclusions():
+    def make(fuse):
+        params = _mixed_params()
+        params[0].constraint = xn.constraints.NonNeg()
+        params[1].name = "bias"
+        opt = xn.optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
+        opt.exclude_from_weight_decay(var_names=["bias"])
+        opt.fuse = fuse
+        for _ in range(4):
+            opt.apply([xn.backend.asarray(np.ones(p.shape, np.float32)) for p in params], params)
+        return params, opt
+
+    fused, plain = make(True), make(False)
+    _assert_same_runs(fused, plain)
+    assert float(xn.to_numpy(fused[0][0]).min()) >= 0.0
+
+
+def test_fused_step_falls_back_where_it_does_not_apply():
+    # mixed dtypes: one by one, without an error
+    params = [xn.Parameter(np.ones(3, np.float32)), xn.Parameter(np.ones(3, np.float32))]
+    params[1].data = xn.backend.asarray(np.ones(3), dtype="float64")
+    opt = xn.optimizers.Adam(0.1)
+    opt.apply([xn.backend.asarray(np.ones(3), dtype=p.dtype) for p in params], params)
+    assert opt._flat is None
+    assert params[1].dtype == B.dtype("float64")
+
+    class Clipped(xn.optimizers.Adam):  # overrides update_step without declaring it elementwise
+        def update_step(self, grad, var, learning_rate):
+            super().update_step(grad, var, learning_rate)
+
+    assert xn.optimizers.Adam()._fusable() and not Clipped()._fusable()
+    assert not xn.optimizers.SGD()._fusable()
+
+
 # --------------------------------------------------------------------------- names, configs
 
 

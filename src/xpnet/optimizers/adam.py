@@ -54,6 +54,7 @@ class Adam(Optimizer):
     """
 
     hyperparameters = ("beta_1", "beta_2", "epsilon", "amsgrad")
+    elementwise = True
 
     def __init__(
         self,

@@ -65,6 +65,26 @@ class StateVariable:
         return f"StateVariable({self.name!r}, shape={tuple(self.data.shape)})"
 
 
+class _Flat(StateVariable):
+    """All parameters of one step laid end to end: ``data`` is the flat parameter
+    buffer (each parameter's ``.data`` a view of it), ``grad`` and ``work`` are flat
+    buffers of the same size, ``slots`` the flat state whose views the parameters'
+    own :class:`Slots` hold. ``update_step`` runs on it as on one parameter."""
+
+    __slots__ = (
+        "buffer",
+        "grad",
+        "grad_views",
+        "key",
+        "params",
+        "slot_buffers",
+        "slot_views",
+        "slots",
+        "views",
+        "work",
+    )
+
+
 class Slots:
     """One parameter's state variables, by name: ``s.momentum``, ``s.velocity``."""
 
@@ -103,6 +123,12 @@ class Optimizer:
         inplace: let ``assign_add``/``assign_sub`` write into arrays this optimizer
             owns where that pays (NumPy; see :func:`xpnet.backend.update_inplace`).
             Default True; False always rebinds ``.data`` to new arrays.
+        fuse: where the optimizer's update is elementwise (:attr:`elementwise`) and
+            every parameter is a writeable NumPy array of one dtype, run one update
+            on all of them at once: parameters, gradients and state live as views of
+            flat buffers, so a step makes each NumPy call once instead of once per
+            parameter (Python and call overhead per step, not per parameter). Default
+            True; the results are the same numbers either way.
 
     Use it as ``opt.apply(grads, params)``, ``opt.apply_gradients(zip(grads, params))``
     or ``opt.step(params)`` (each Parameter's ``.grad``); ``opt.zero_grad(params)``
@@ -121,6 +147,11 @@ class Optimizer:
     hyperparameters: tuple[str, ...] = ()
     #: Python-float attributes that change while training and belong to the saved state.
     scalar_state: tuple[str, ...] = ()
+    #: Whether :meth:`update_step` treats every element on its own (no norms, shapes or
+    #: reductions over a parameter), so that it may run once on all parameters laid end
+    #: to end (see ``fuse``). Read from the class that defines ``update_step``: a
+    #: subclass that overrides ``update_step`` must declare it again.
+    elementwise: bool = False
 
     def __init__(
         self,
@@ -154,6 +185,7 @@ class Optimizer:
         self.global_clipnorm = clip["global_clipnorm"]
         self.iterations = 0
         self.inplace = True
+        self.fuse = True
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: re.Pattern | None = None
         self._reset_parameters()
@@ -185,6 +217,7 @@ class Optimizer:
         self._slots: list[Slots | None] = []
         self._owned: list[Any] = []  # the array this optimizer last stored in each parameter
         self._scratch: list[Any] = []  # per parameter: a work array (NumPy only), never state
+        self._flat: _Flat | None = None  # the fused step's buffers (see ``fuse``)
 
     # ------------------------------------------------------------------ learning rate
     def _check_learning_rate(self, value):
@@ -246,6 +279,8 @@ class Optimizer:
 
     def slots(self, var) -> Slots:
         """The state of parameter ``var``, created by :meth:`init_state` on first use."""
+        if type(var) is _Flat:
+            return var.slots
         i = self._register(var)
         s = self._slots[i]
         if s is None:
@@ -257,6 +292,8 @@ class Optimizer:
         from step to step, for the ``B.*_into`` helpers; None where the backend does
         not write in place (the helpers then return new arrays). Not optimizer state:
         never saved, and its contents are garbage between calls."""
+        if type(var) is _Flat:
+            return var.work
         i = self._register(var)
         t = self._scratch[i]
         data = var.data
@@ -301,7 +338,9 @@ class Optimizer:
             i = self._register(ref)
             owned = old is self._owned[i]
         if not (self.inplace and owned and B.update_inplace(old, value, op)):
-            ref.data = value if op == "set" else old + value if op == "add" else old - value
+            new = value if op == "set" else old + value if op == "add" else old - value
+            # NumPy's arithmetic on 0-d arrays returns scalars; keep an array in .data
+            ref.data = np.asarray(new) if isinstance(new, np.generic) else new
         if not isinstance(ref, StateVariable):
             self._owned[i] = ref.data
 
@@ -346,12 +385,106 @@ class Optimizer:
                 if self._use_weight_decay(p):
                     self.assign_sub(p, p.data * (self.weight_decay * lr))
         self.begin_step()
-        for g, (_, p) in zip(clipped, pairs):
-            self.update_step(g, p, lr)
+        if not (len(pairs) > 1 and self._fused_step(clipped, [p for _, p in pairs], lr)):
+            for g, (_, p) in zip(clipped, pairs):
+                self.update_step(g, p, lr)
         self.iterations += 1
         for _, p in pairs:
             if getattr(p, "constraint", None) is not None:
                 self.assign(p, p.constraint(p.data))
+
+    # ------------------------------------------------------------------ the fused step
+    def _fusable(self) -> bool:
+        if not (self.fuse and self.inplace):
+            return False
+        for klass in type(self).__mro__:
+            if "update_step" in klass.__dict__:
+                return bool(klass.__dict__.get("elementwise", False))
+        return False
+
+    def _fused_step(self, grads: list, params: list, lr: float) -> bool:
+        """Run ``update_step`` once on all ``params`` laid end to end; False (nothing
+        done) where that does not apply, and the caller updates them one by one."""
+        if not self._fusable():
+            return False
+        flat = self._flat
+        if flat is None or flat.key != tuple(map(id, params)):
+            flat = self._flat = self._build_flat(params)
+            if flat is None:
+                return False
+        dtype = flat.buffer.dtype
+        for g in grads:
+            if type(g) is not np.ndarray or g.dtype != dtype:
+                return False
+        # Re-adopt what was rebound since the last step (set_weights, a constraint, a
+        # state assigned by hand): its values go into the buffer, the view back in place.
+        for p, view, i in flat.params:
+            data = p.data
+            if data is not view:
+                if type(data) is not np.ndarray or data.shape != view.shape:
+                    self._flat = None
+                    return False
+                np.copyto(view, data)
+                p.data = self._owned[i] = view
+        for var, view in flat.slot_views:
+            if var.data is not view:
+                np.copyto(view, var.data)
+                var.data = view
+        for view, g in zip(flat.grad_views, grads):
+            np.copyto(view, g)
+        flat.data = flat.buffer
+        self.update_step(flat.grad, flat, lr)
+        # update_step may have rebound (``assign`` stores new arrays): copy back
+        if flat.data is not flat.buffer:
+            np.copyto(flat.buffer, flat.data)
+            flat.data = flat.buffer
+        for var, buffer in flat.slot_buffers:
+            if var.data is not buffer:
+                np.copyto(buffer, var.data)
+                var.data = buffer
+        return True
+
+    def _build_flat(self, params: list) -> _Flat | None:
+        first = params[0].data
+        if not B.writes_in_place(first) or len({id(p) for p in params}) != len(params):
+            return None
+        dtype = first.dtype
+        states = [self.slots(p) for p in params]
+        names = list(states[0]._vars)
+        for p, s in zip(params, states):
+            if not (B.writes_in_place(p.data) and p.data.dtype == dtype) or list(s._vars) != names:
+                return None
+            for var in s._vars.values():
+                if type(var.data) is not np.ndarray or var.data.shape != p.data.shape:
+                    return None
+        n = sum(int(p.data.size) for p in params)
+        flat = _Flat(np.empty(n, dtype), "flat")
+        flat.buffer, flat.grad, flat.work = flat.data, np.empty(n, dtype), np.empty(n, dtype)
+        flat.key = tuple(map(id, params))
+        flat.slots = Slots({name: np.zeros(n, dtype) for name in names})
+        flat.slot_buffers = [
+            (flat.slots._vars[name], flat.slots._vars[name].data) for name in names
+        ]
+        flat.params, flat.views, flat.grad_views, flat.slot_views = [], [], [], []
+
+        def view(buffer, start, shape):
+            return buffer[start : start + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+
+        start = 0
+        for p, s in zip(params, states):
+            shape, i = p.data.shape, self._register(p)
+            v = view(flat.buffer, start, shape)
+            np.copyto(v, p.data)
+            p.data = self._owned[i] = v
+            flat.params.append((p, v, i))
+            flat.grad_views.append(view(flat.grad, start, shape))
+            for name, var in s._vars.items():
+                sv = view(flat.slots._vars[name].data, start, shape)
+                np.copyto(sv, var.data)
+                var.data = sv
+                flat.slot_views.append((var, sv))
+            start += int(p.data.size)
+        return flat
 
     def apply_gradients(self, grads_and_vars) -> int:
         """``apply`` for an iterable of ``(gradient, parameter)`` pairs; returns ``iterations``."""
