@@ -253,6 +253,20 @@ def test_into_helpers_write_into_numpy_scratch_and_return_new_arrays_elsewhere(f
     assert xn.to_numpy(got).dtype == np.float32
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_backward_keeps_the_gradient_where_the_output_is_positive(dtype):
+    if dtype == "float64" and not B.has_float64(B.namespace(B.asarray(np.zeros(1)))):
+        pytest.skip("this backend holds no float64 (JAX without x64)")
+    out = B.asarray(np.array([[0.0, 2.0, -1.0], [3.0, 0.0, 1e-30]], np.float32))
+    g = B.asarray(np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, np.inf]]), dtype=dtype)
+    got = B.relu_backward(out, g)
+    assert_on_active_backend(got)
+    assert xn.to_numpy(got).dtype == np.dtype(dtype)  # the gradient's dtype, not the mask's
+    np.testing.assert_array_equal(xn.to_numpy(got), [[0.0, -2.0, 0.0], [-4.0, 0.0, np.inf]])
+    row = B.relu_backward(out, B.asarray(np.ones(3, np.float32)))  # broadcast gradient
+    np.testing.assert_array_equal(xn.to_numpy(row), [[0, 1, 0], [1, 0, 1]])
+
+
 def test_into_helpers_fall_back_to_new_arrays_on_a_shape_or_dtype_mismatch():
     out = np.zeros((3, 4), dtype=np.float32)
     row = np.ones((4,), dtype=np.float32)

@@ -449,22 +449,16 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
-        datas = []
-        record = False
-        for a in args:
-            if isinstance(a, Tensor):
-                datas.append(a.data)
-                record = record or a.requires_grad
-            else:
-                datas.append(a)
+        # one pass over the inputs: arrays for forward, and which want a gradient
+        datas = [a.data if isinstance(a, Tensor) else a for a in args]
+        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         ctx = cls()
         ctx.xp = B.namespace_of(datas, cls.__name__)
-        record = record and _GradMode.enabled
         out = ctx.forward(*datas, **kwargs)
-        if not record:
+        if not (_GradMode.enabled and True in needs):
             return Tensor._make(out, None)
         ctx.parents = args
-        ctx.needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs = needs
         return Tensor._make(out, ctx)
 
     def forward(self, *arrays, **kwargs):  # pragma: no cover - abstract
