@@ -267,6 +267,22 @@ def test_relu_backward_keeps_the_gradient_where_the_output_is_positive(dtype):
     np.testing.assert_array_equal(xn.to_numpy(row), [[0, 1, 0], [1, 0, 1]])
 
 
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (-1, True), ((0, 1), False)])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_reduce_sum_and_max_match_the_namespace(axis, keepdims, dtype):
+    host = np.arange(24).reshape(2, 3, 4).astype(dtype) - 7
+    x = B.asarray(host, dtype=dtype)
+    xp = B.namespace(x)
+    for ours, theirs, ref in (
+        (B.reduce_sum, xp.sum, np.sum),
+        (B.reduce_max, xp.max, np.max),
+    ):
+        got = ours(x, axis=axis, keepdims=keepdims)
+        want = theirs(x, axis=axis, keepdims=keepdims)
+        assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_array_equal(xn.to_numpy(got), ref(host, axis=axis, keepdims=keepdims))
+
+
 def test_into_helpers_fall_back_to_new_arrays_on_a_shape_or_dtype_mismatch():
     out = np.zeros((3, 4), dtype=np.float32)
     row = np.ones((4,), dtype=np.float32)

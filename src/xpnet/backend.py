@@ -484,6 +484,22 @@ def writes_in_place(dst) -> bool:
     return type(dst) is np.ndarray and dst.flags.writeable
 
 
+def reduce_sum(x, axis=None, keepdims: bool = False):
+    """``xp.sum(x, axis=axis, keepdims=keepdims)``; on NumPy the ufunc's own reduce,
+    which gives the same numbers without ``np.sum``'s Python wrapper (~3 us a call,
+    several calls a training step)."""
+    if type(x) is np.ndarray:
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return namespace(x).sum(x, axis=axis, keepdims=keepdims)
+
+
+def reduce_max(x, axis=None, keepdims: bool = False):
+    """``xp.max(x, axis=axis, keepdims=keepdims)`` (see :func:`reduce_sum`)."""
+    if type(x) is np.ndarray:
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+    return namespace(x).max(x, axis=axis, keepdims=keepdims)
+
+
 def relu_backward(mask, g):
     """ReLU's backward ``g * (mask > 0)`` (``mask``: the ReLU's output, or its input).
 

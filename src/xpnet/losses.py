@@ -315,13 +315,13 @@ class SparseSoftmaxCrossEntropy(Function):
         xp = self.xp
         rows, c = logits.shape
         self.mean = mean
-        m = xp.max(logits, axis=-1, keepdims=True)
+        m = B.reduce_max(logits, axis=-1, keepdims=True)
         e = xp.exp(logits - m)
-        total = xp.sum(e, axis=-1, keepdims=True)
+        total = B.reduce_sum(e, axis=-1, keepdims=True)
         self.logits, self.m, self.e, self.total, self.labels = logits, m, e, total, labels
         picked = xp.take(xp.reshape(logits, (-1,)), _flat_index(xp, labels, c, B.device_of(labels)))
         per = xp.reshape(xp.log(total) + m, (-1,)) - picked
-        return xp.sum(per) / rows if mean else per  # (sum is cheaper than mean on NumPy)
+        return B.reduce_sum(per) / rows if mean else per  # (sum is cheaper than mean on NumPy)
 
     def backward(self, g):
         xp = self.xp

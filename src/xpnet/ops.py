@@ -216,7 +216,7 @@ class Linear(Function):
             if len(self.shape) != 2:
                 gx = xp.reshape(gx, self.shape)
         gw = self.x2.T @ g2 if self.needs[1] else None
-        gb = xp.sum(g2, axis=0) if self.has_b and self.needs[2] else None
+        gb = B.reduce_sum(g2, axis=0) if self.has_b and self.needs[2] else None
         return gx, gw, gb
 
 
