@@ -283,6 +283,16 @@ def test_reduce_sum_and_max_match_the_namespace(axis, keepdims, dtype):
         np.testing.assert_array_equal(xn.to_numpy(got), ref(host, axis=axis, keepdims=keepdims))
 
 
+def test_ones_like_keeps_shape_dtype_and_backend():
+    for host in (np.zeros((2, 3), np.float32), np.zeros((), np.float32)):
+        x = B.asarray(host)
+        got = B.ones_like(x)
+        assert_on_active_backend(got)
+        assert tuple(got.shape) == host.shape and got.dtype == x.dtype
+        np.testing.assert_array_equal(xn.to_numpy(got), np.ones_like(host))
+    assert B.ones_like(np.float32(2.0)) == 1.0  # a NumPy scalar (a full NumPy reduction)
+
+
 def test_into_helpers_fall_back_to_new_arrays_on_a_shape_or_dtype_mismatch():
     out = np.zeros((3, 4), dtype=np.float32)
     row = np.ones((4,), dtype=np.float32)

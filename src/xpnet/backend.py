@@ -484,6 +484,14 @@ def writes_in_place(dst) -> bool:
     return type(dst) is np.ndarray and dst.flags.writeable
 
 
+def ones_like(x):
+    """``xp.ones_like(x)`` (the seed of every backward); NumPy's own for NumPy arrays and
+    scalars, without array-api-compat's device check."""
+    if type(x) is np.ndarray or isinstance(x, np.generic):
+        return np.ones_like(x)
+    return namespace(x).ones_like(x)
+
+
 def reduce_sum(x, axis=None, keepdims: bool = False):
     """``xp.sum(x, axis=axis, keepdims=keepdims)``; on NumPy the ufunc's own reduce,
     which gives the same numbers without ``np.sum``'s Python wrapper (~3 us a call,

@@ -239,7 +239,7 @@ class Tensor:
                     f"backward() without a gradient needs a one-element output; got shape "
                     f"{self.shape}. Reduce first (.sum() or .mean()) or pass grad=."
                 )
-            grad = xp.ones_like(self.data)
+            grad = B.ones_like(self.data)
         elif isinstance(grad, Tensor):
             grad = grad.data
         else:
