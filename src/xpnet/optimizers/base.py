@@ -80,7 +80,6 @@ class _Flat(StateVariable):
         "slot_buffers",
         "slot_views",
         "slots",
-        "views",
         "work",
     )
 
@@ -427,8 +426,12 @@ class Optimizer:
                 np.copyto(view, data)
                 p.data = self._owned[i] = view
         for var, view in flat.slot_views:
-            if var.data is not view:
-                np.copyto(view, var.data)
+            data = var.data
+            if data is not view:
+                if type(data) is not np.ndarray or data.shape != view.shape:
+                    self._flat = None
+                    return False
+                np.copyto(view, data)
                 var.data = view
         for view, g in zip(flat.grad_views, grads):
             np.copyto(view, g)
@@ -454,8 +457,10 @@ class Optimizer:
         for p, s in zip(params, states):
             if not (B.writes_in_place(p.data) and p.data.dtype == dtype) or list(s._vars) != names:
                 return None
+            like = (p.data.shape, dtype)
             for var in s._vars.values():
-                if type(var.data) is not np.ndarray or var.data.shape != p.data.shape:
+                data = var.data
+                if type(data) is not np.ndarray or (data.shape, data.dtype) != like:
                     return None
         n = sum(int(p.data.size) for p in params)
         flat = _Flat(np.empty(n, dtype), "flat")
@@ -465,7 +470,7 @@ class Optimizer:
         flat.slot_buffers = [
             (flat.slots._vars[name], flat.slots._vars[name].data) for name in names
         ]
-        flat.params, flat.views, flat.grad_views, flat.slot_views = [], [], [], []
+        flat.params, flat.grad_views, flat.slot_views = [], [], []
 
         def view(buffer, start, shape):
             return buffer[start : start + int(np.prod(shape, dtype=np.int64))].reshape(shape)
