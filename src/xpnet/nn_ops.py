@@ -57,7 +57,6 @@ import dataclasses
 import math
 
 from xpnet import backend as B
-from xpnet.ops import relu_grad
 from xpnet.tensor import Function, Tensor
 
 __all__ = [
@@ -456,7 +455,7 @@ class Conv2D(Function):
         xp, g = self.xp, self.g
         gt = xp.permute_dims(grad, _SWAP_NC)
         if self.relu_out is not None:
-            gt = relu_grad(xp, gt, self.relu_out)
+            gt = B.relu_backward(self.relu_out, gt)
         gt = xp.reshape(gt, (g.cout, g.m))
         gx = gw = gb = None
         if self.has_b and self.needs[2]:

@@ -449,7 +449,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
-        # one pass over the inputs: arrays for forward, and which want a gradient
+        # the arrays for forward, and which inputs want a gradient
         datas = [a.data if isinstance(a, Tensor) else a for a in args]
         needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         ctx = cls()

@@ -69,19 +69,12 @@ class _Flat(StateVariable):
     """All parameters of one step laid end to end: ``data`` is the flat parameter
     buffer (each parameter's ``.data`` a view of it), ``grad`` and ``work`` are flat
     buffers of the same size, ``slots`` the flat state whose views the parameters'
-    own :class:`Slots` hold. ``update_step`` runs on it as on one parameter."""
+    own :class:`Slots` hold. ``update_step`` runs on it as on one parameter.
+    ``views``: (holder, view, index) for every parameter (index: its registration)
+    and state variable (index None); ``buffers``: (holder, buffer) for this object
+    and each flat state variable."""
 
-    __slots__ = (
-        "buffer",
-        "grad",
-        "grad_views",
-        "key",
-        "params",
-        "slot_buffers",
-        "slot_views",
-        "slots",
-        "work",
-    )
+    __slots__ = ("buffer", "buffers", "grad", "grad_views", "key", "slots", "views", "work")
 
 
 class Slots:
@@ -417,34 +410,24 @@ class Optimizer:
                 return False
         # Re-adopt what was rebound since the last step (set_weights, a constraint, a
         # state assigned by hand): its values go into the buffer, the view back in place.
-        for p, view, i in flat.params:
-            data = p.data
+        for holder, view, i in flat.views:
+            data = holder.data
             if data is not view:
                 if type(data) is not np.ndarray or data.shape != view.shape:
                     self._flat = None
                     return False
                 np.copyto(view, data)
-                p.data = self._owned[i] = view
-        for var, view in flat.slot_views:
-            data = var.data
-            if data is not view:
-                if type(data) is not np.ndarray or data.shape != view.shape:
-                    self._flat = None
-                    return False
-                np.copyto(view, data)
-                var.data = view
+                holder.data = view
+                if i is not None:  # a parameter: the view is again this optimizer's own
+                    self._owned[i] = view
         for view, g in zip(flat.grad_views, grads):
             np.copyto(view, g)
-        flat.data = flat.buffer
         self.update_step(flat.grad, flat, lr)
         # update_step may have rebound (``assign`` stores new arrays): copy back
-        if flat.data is not flat.buffer:
-            np.copyto(flat.buffer, flat.data)
-            flat.data = flat.buffer
-        for var, buffer in flat.slot_buffers:
-            if var.data is not buffer:
-                np.copyto(buffer, var.data)
-                var.data = buffer
+        for holder, buffer in flat.buffers:
+            if holder.data is not buffer:
+                np.copyto(buffer, holder.data)
+                holder.data = buffer
         return True
 
     def _build_flat(self, params: list) -> _Flat | None:
@@ -467,10 +450,9 @@ class Optimizer:
         flat.buffer, flat.grad, flat.work = flat.data, np.empty(n, dtype), np.empty(n, dtype)
         flat.key = tuple(map(id, params))
         flat.slots = Slots({name: np.zeros(n, dtype) for name in names})
-        flat.slot_buffers = [
-            (flat.slots._vars[name], flat.slots._vars[name].data) for name in names
-        ]
-        flat.params, flat.grad_views, flat.slot_views = [], [], []
+        flat.buffers = [(flat, flat.buffer)]
+        flat.buffers += [(var, var.data) for var in flat.slots._vars.values()]
+        flat.views, flat.grad_views = [], []
 
         def view(buffer, start, shape):
             return buffer[start : start + int(np.prod(shape, dtype=np.int64))].reshape(shape)
@@ -481,13 +463,13 @@ class Optimizer:
             v = view(flat.buffer, start, shape)
             np.copyto(v, p.data)
             p.data = self._owned[i] = v
-            flat.params.append((p, v, i))
+            flat.views.append((p, v, i))
             flat.grad_views.append(view(flat.grad, start, shape))
             for name, var in s._vars.items():
                 sv = view(flat.slots._vars[name].data, start, shape)
                 np.copyto(sv, var.data)
                 var.data = sv
-                flat.slot_views.append((var, sv))
+                flat.views.append((var, sv, None))
             start += int(p.data.size)
         return flat
 
