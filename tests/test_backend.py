@@ -283,6 +283,18 @@ def test_reduce_sum_and_max_match_the_namespace(axis, keepdims, dtype):
         np.testing.assert_array_equal(xn.to_numpy(got), ref(host, axis=axis, keepdims=keepdims))
 
 
+@pytest.mark.parametrize("shape", [(-1,), (4, 6), (2, -1, 3)])
+def test_reshape_matches_the_namespace(shape):
+    host = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    x = B.asarray(host)
+    got = B.reshape(x, shape)
+    assert_on_active_backend(got)
+    assert tuple(got.shape) == tuple(B.namespace(x).reshape(x, shape).shape)
+    np.testing.assert_array_equal(xn.to_numpy(got), host.reshape(shape))
+    with pytest.raises((ValueError, RuntimeError, TypeError)):
+        B.reshape(x, (5, 5))  # 24 elements do not fill 25
+
+
 def test_ones_like_keeps_shape_dtype_and_backend():
     for host in (np.zeros((2, 3), np.float32), np.zeros((), np.float32)):
         x = B.asarray(host)

@@ -389,6 +389,43 @@ def test_sparse_loss_class_mean_is_one_node_and_matches_the_general_path():
         loss([0, 1, 2, 3, 4, 0], z1)
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8"])
+def test_sparse_labels_range_checked_for_every_integer_dtype(dtype):
+    # the NumPy fast path checks the range with one unsigned max: a negative label
+    # (huge when read unsigned) and a label == n_classes must both be refused
+    loss = xn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    z = xn.Tensor(np.zeros((4, 3)), dtype="float32", requires_grad=True)
+    ok = loss(np.array([0, 1, 2, 2], dtype=dtype), z)
+    np.testing.assert_allclose(xn.to_numpy(ok), np.log(3.0), rtol=1e-6)
+    bad = [[0, 1, 3, 2]] + ([[0, -1, 2, 2]] if dtype != "uint8" else [])
+    for labels in bad:
+        with pytest.raises(ValueError, match=r"must lie in \[0, 3\)"):
+            loss(np.array(labels, dtype=dtype), z)
+    # a strided view of labels takes the same path
+    strided = np.array([0, 9, 1, 9, 2, 9, 2, 9], dtype=dtype)[::2]
+    np.testing.assert_allclose(xn.to_numpy(loss(strided, z)), np.log(3.0), rtol=1e-6)
+    # narrow labels are widened: 100 rows of 3 classes index past int8's range
+    many = np.random.default_rng(0).normal(size=(100, 3))
+    labels = np.arange(100) % 3
+    want = xn.to_numpy(loss(labels, xn.Tensor(many, dtype="float32")))
+    got = loss(labels.astype(dtype), xn.Tensor(many, dtype="float32"))
+    np.testing.assert_allclose(xn.to_numpy(got), want, rtol=1e-6)
+
+
+def test_sparse_fused_gradient_from_column_major_logits():
+    # NumPy subtracts 1 at each row's label through a flat view of the softmax; logits
+    # in column-major order give a column-major softmax, which takes the one-hot path
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(5, 4)).astype(np.float32)
+    labels = np.array([0, 3, 1, 1, 2])
+    expected = (np.exp(_log_softmax(data.astype(np.float64))) - np.eye(4)[labels]) / 5
+    loss = xn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    for arr in (data, np.asfortranarray(data)):
+        z = xn.Tensor(xn.backend.asarray(arr), requires_grad=True)
+        loss(labels, z).backward()
+        assert_close(z.grad, expected, dtype="float32")
+
+
 def test_sparse_backward_needs_no_scatter_add(monkeypatch):
     # one label per row: the gradient is a (rows, classes) comparison. The standard-calls
     # scatter-add (array_api_strict's path) builds a (rows * classes, rows) one-hot,

@@ -501,6 +501,14 @@ def reduce_sum(x, axis=None, keepdims: bool = False):
     return namespace(x).sum(x, axis=axis, keepdims=keepdims)
 
 
+def reshape(x, shape):
+    """``xp.reshape(x, shape)``; on NumPy the array's own method (array-api-compat's
+    wrapper costs ~2 us a call, several calls a training step)."""
+    if type(x) is np.ndarray:
+        return x.reshape(shape)
+    return namespace(x).reshape(x, shape)
+
+
 def reduce_max(x, axis=None, keepdims: bool = False):
     """``xp.max(x, axis=axis, keepdims=keepdims)`` (see :func:`reduce_sum`)."""
     if type(x) is np.ndarray:
