@@ -295,6 +295,28 @@ def test_reshape_matches_the_namespace(shape):
         B.reshape(x, (5, 5))  # 24 elements do not fill 25
 
 
+def test_matmul_into_and_reduce_sum_out_write_only_a_matching_buffer():
+    rng = np.random.default_rng(0)
+    a = B.asarray(rng.standard_normal((4, 3)).astype(np.float32))
+    b = B.asarray(rng.standard_normal((3, 5)).astype(np.float32))
+    want = xn.to_numpy(a @ b)
+    good = B.asarray(np.zeros((4, 5), np.float32))
+    got = B.matmul_into(good, a, b)
+    np.testing.assert_array_equal(xn.to_numpy(got), want)
+    assert (got is good) == B.writes_in_place(good)
+    for other in (None, B.asarray(np.zeros((5, 4), np.float32)), np.zeros((4, 5))):
+        got = B.matmul_into(other, a, b)  # absent, wrong shape, wrong dtype: a new array
+        assert got is not other
+        np.testing.assert_array_equal(xn.to_numpy(got), want)
+    total = B.asarray(np.zeros(5, np.float32))
+    got = B.reduce_sum(b, axis=0, out=total)
+    np.testing.assert_array_equal(xn.to_numpy(got), xn.to_numpy(b).sum(axis=0))
+    assert (got is total) == B.writes_in_place(total)
+    wrong = B.asarray(np.zeros(3, np.float32))
+    got = B.reduce_sum(b, axis=0, out=wrong)
+    assert got is not wrong and tuple(got.shape) == (5,)
+
+
 def test_ones_like_keeps_shape_dtype_and_backend():
     for host in (np.zeros((2, 3), np.float32), np.zeros((), np.float32)):
         x = B.asarray(host)

@@ -477,6 +477,68 @@ def test_fused_step_honours_constraints_and_weight_decay_exclusions():
     assert float(xn.to_numpy(fused[0][0]).min()) >= 0.0
 
 
+def _fit_dense(fuse, monkeypatch=None, seen=None, **fit):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((192, 12)).astype(np.float32)
+    y = rng.integers(0, 4, 192)
+    B.set_seed(2)
+    model = xn.Sequential(
+        [
+            xn.Input(shape=(12,)),
+            xn.layers.Dense(8, activation="relu"),
+            xn.layers.Dense(6, activation="tanh"),  # its own activation node
+            xn.layers.Dense(4),
+        ]
+    )
+    opt = xn.optimizers.Adam(0.01)
+    opt.fuse = fuse
+    if seen is not None:  # what each of this optimizer's steps finds in .grad
+        step = opt.step
+
+        def spy(params):
+            views = opt.grad_buffers(list(params))
+            seen.append(views is not None and all(p.grad is v for p, v in zip(params, views)))
+            step(params)
+
+        monkeypatch.setattr(opt, "step", spy)
+    loss = xn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=opt, loss=loss)
+    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0, **fit)
+    return model, history
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_fit_writes_gradients_into_the_fused_steps_buffer(monkeypatch, shuffle):
+    seen: list = []
+    model, history = _fit_dense(True, monkeypatch, seen, shuffle=shuffle)
+    plain, plain_history = _fit_dense(False, shuffle=shuffle)
+    for a, b in zip(model.get_weights(), plain.get_weights()):  # the same floats
+        np.testing.assert_array_equal(a, b)
+    assert history.history["loss"] == plain_history.history["loss"]
+    # the first step builds the buffers; from the second on, every Dense gradient
+    # (through the fused ReLU, tanh or no activation) was written straight into them
+    on_numpy = xn.get_backend().name == "numpy"
+    assert seen == [False] + [on_numpy] * (len(seen) - 1) and len(seen) == 12
+    for p in model.trainable_weights:  # taken back after each step
+        assert p.grad is None and p.grad_buffer is None
+
+
+def test_lent_buffer_takes_only_the_first_contribution():
+    # a weight used twice: its first gradient lands in the lent buffer, the second is
+    # added as a new array (the buffer is never written twice in one backward)
+    w = xn.Parameter(np.eye(3, dtype=np.float32) * 2.0)
+    buffer = xn.backend.asarray(np.full((3, 3), np.nan, np.float32))
+    w.grad_buffer = buffer
+    x = xn.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    out = xn.ops.linear(xn.ops.linear(x, w), w)
+    out.sum().backward()
+    w2 = xn.Parameter(np.eye(3, dtype=np.float32) * 2.0)
+    xn.ops.linear(xn.ops.linear(x, w2), w2).sum().backward()
+    np.testing.assert_array_equal(xn.to_numpy(w.grad), xn.to_numpy(w2.grad))
+    if B.writes_in_place(buffer):
+        assert not np.isnan(xn.to_numpy(buffer)).any()  # written by the first
+
+
 def test_fused_step_falls_back_where_it_does_not_apply():
     # mixed dtypes: one by one, without an error
     params = [xn.Parameter(np.ones(3, np.float32)), xn.Parameter(np.ones(3, np.float32))]

@@ -492,13 +492,36 @@ def ones_like(x):
     return namespace(x).ones_like(x)
 
 
-def reduce_sum(x, axis=None, keepdims: bool = False):
+def reduce_sum(x, axis=None, keepdims: bool = False, out=None):
     """``xp.sum(x, axis=axis, keepdims=keepdims)``; on NumPy the ufunc's own reduce,
     which gives the same numbers without ``np.sum``'s Python wrapper (~3 us a call,
-    several calls a training step)."""
+    several calls a training step). ``out``: an array to write the sum into where it
+    is a writeable NumPy array of the result's shape and ``x``'s dtype (else unused)."""
     if type(x) is np.ndarray:
+        if out is not None and writes_in_place(out) and out.dtype == x.dtype:
+            try:
+                return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
+            except ValueError:  # not the result's shape: a new array
+                pass
         return np.add.reduce(x, axis=axis, keepdims=keepdims)
     return namespace(x).sum(x, axis=axis, keepdims=keepdims)
+
+
+def matmul_into(out, a, b):
+    """``a @ b`` for 2-D ``a`` and ``b``, written into ``out`` where it is a writeable
+    NumPy array of the product's shape and dtype (the same GEMM, no new array), else
+    a new array (``out`` may be None)."""
+    if (
+        out is not None
+        and writes_in_place(out)
+        and type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.dtype == out.dtype
+        and b.dtype == out.dtype
+        and out.shape == (a.shape[0], b.shape[-1])
+    ):
+        return np.matmul(a, b, out=out)
+    return a @ b
 
 
 def reshape(x, shape):

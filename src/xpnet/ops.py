@@ -19,7 +19,7 @@ import operator
 from collections.abc import Sequence
 
 from xpnet import backend as B
-from xpnet.tensor import Function, Tensor, _scalar
+from xpnet.tensor import Function, Tensor, _scalar, grad_buffer
 
 __all__ = [
     "abs",
@@ -215,8 +215,12 @@ class Linear(Function):
             gx = g2 @ self.w.T
             if len(self.shape) != 2:
                 gx = xp.reshape(gx, self.shape)
-        gw = self.x2.T @ g2 if self.needs[1] else None
-        gb = B.reduce_sum(g2, axis=0) if self.has_b and self.needs[2] else None
+        # weight and bias gradients go straight into a buffer their parameters lend
+        # (fit's fused optimizer step) where one is lent
+        gw = B.matmul_into(grad_buffer(self.parents[1]), self.x2.T, g2) if self.needs[1] else None
+        gb = None
+        if self.has_b and self.needs[2]:
+            gb = B.reduce_sum(g2, axis=0, out=grad_buffer(self.parents[2]))
         return gx, gw, gb
 
 

@@ -397,7 +397,7 @@ class Parameter(Tensor):
     by walking attributes.
     """
 
-    __slots__ = ("_trainable", "constraint", "regularizer")
+    __slots__ = ("_trainable", "constraint", "grad_buffer", "regularizer")
 
     def __init__(self, data: Any, trainable: bool = True, dtype: Any = None, name=None):
         if isinstance(data, Tensor):
@@ -410,6 +410,10 @@ class Parameter(Tensor):
         self.trainable = trainable
         self.regularizer = None  # callable(Parameter) -> scalar Tensor, added to the loss
         self.constraint = None  # callable(array) -> array, applied after each update
+        # where backward may write this parameter's gradient while .grad is None (an
+        # array of its shape and dtype, e.g. lent by fit's fused optimizer step); ops
+        # that can write their output in place use it through grad_buffer()
+        self.grad_buffer = None
 
     @property
     def trainable(self) -> bool:
@@ -527,6 +531,14 @@ def _interior_parents(node: Tensor) -> list:
         for p, need in zip(ctx.parents, ctx.needs)
         if need and p._ctx is not None  # needs[i] is True only for Tensors
     ]
+
+
+def grad_buffer(t):
+    """The array ``t``'s gradient may be written into, or None: a Parameter's lent
+    ``grad_buffer`` while its ``.grad`` is None (the first contribution of a backward;
+    later ones are added to it as new arrays)."""
+    buf = getattr(t, "grad_buffer", None)
+    return buf if buf is not None and t.grad is None else None
 
 
 def _accumulate(leaf: Tensor, g) -> None:

@@ -421,7 +421,8 @@ class Optimizer:
                 if i is not None:  # a parameter: the view is again this optimizer's own
                     self._owned[i] = view
         for view, g in zip(flat.grad_views, grads):
-            np.copyto(view, g)
+            if g is not view:  # a lent buffer (fit) holds the gradient already
+                np.copyto(view, g)
         self.update_step(flat.grad, flat, lr)
         # update_step may have rebound (``assign`` stores new arrays): copy back
         for holder, buffer in flat.buffers:
@@ -429,6 +430,20 @@ class Optimizer:
                 np.copyto(buffer, holder.data)
                 holder.data = buffer
         return True
+
+    def grad_buffers(self, params) -> list | None:
+        """Views of the fused step's flat gradient, one per parameter of ``params``,
+        or None where no fused step was built for exactly these parameters.
+
+        A training loop may lend them as the parameters' ``grad_buffer`` for a
+        backward: the gradients are then written in place, and the step skips their
+        copies. The views are overwritten by the next backward that writes them, so
+        a loop lends them only where nothing else reads ``.grad`` (``fit`` lends them
+        from backward to the step and takes them back at once)."""
+        flat = self._flat
+        if flat is None or flat.key != tuple(map(id, params)):
+            return None
+        return flat.grad_views
 
     def _build_flat(self, params: list) -> _Flat | None:
         first = params[0].data
