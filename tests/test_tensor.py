@@ -32,6 +32,25 @@ def test_diamond_graph():
     np.testing.assert_allclose(grad_of(x), (2 + 2 * e) * e, rtol=1e-6)
 
 
+def test_backward_order_walks_chains_and_sorts_the_rest():
+    from xpnet.tensor import _backward_order, _interior_parents, topological_order
+
+    x = xn.Tensor([1.0, 2.0], requires_grad=True)
+    chain = [x * 3.0]
+    for _ in range(4):
+        chain.append(xn.ops.tanh(chain[-1]))
+    loss = chain[-1].sum()
+    ids = [id(n) for n in _backward_order(loss)]  # (Tensors compare elementwise)
+    assert ids == [id(n) for n in [loss, *reversed(chain)]]  # the walk itself
+    a = x * 2.0
+    b, c = xn.ops.exp(a), xn.ops.sigmoid(a)  # a diamond below a chain
+    top = xn.ops.tanh(b + c).sum()
+    ids = [id(n) for n in _backward_order(top)]
+    assert ids == [id(n) for n in topological_order([top], _interior_parents)[::-1]]
+    assert ids.index(id(b)) < ids.index(id(a)) and ids.index(id(c)) < ids.index(id(a))
+    assert len(ids) == len(set(ids)) == 6
+
+
 def test_leaf_grads_accumulate_across_backward_calls():
     w = xn.Parameter([1.0, 2.0])
     (w * 3.0).sum().backward()

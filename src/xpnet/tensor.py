@@ -232,7 +232,6 @@ class Tensor:
                 "backward() called on a tensor that does not require grad: no input of the "
                 "computation had requires_grad=True, or it ran under xn.no_grad()."
             )
-        xp = B.namespace(self.data)
         if grad is None:
             if self.size != 1:
                 raise ValueError(
@@ -243,6 +242,7 @@ class Tensor:
         elif isinstance(grad, Tensor):
             grad = grad.data
         else:
+            xp = B.namespace(self.data)
             grad = xp.asarray(grad, dtype=self.dtype, device=B.device_of(self.data))
         _run_backward(self, grad, retain_graph)
 
@@ -541,6 +541,25 @@ def grad_buffer(t):
     return buf if buf is not None and t.grad is None else None
 
 
+def _backward_order(root: Tensor) -> list:
+    """The nodes below ``root``, each before every parent it has (reversed
+    topological order). A chain, where each node has one interior parent at most
+    (a Sequential model's graph), is its own walk; anything else is sorted."""
+    order = [root]
+    node = root
+    while True:
+        parents = _interior_parents(node)
+        if not parents:
+            return order
+        if len(parents) > 1:
+            break
+        node = parents[0]
+        order.append(node)
+    order = topological_order([root], _interior_parents)
+    order.reverse()
+    return order
+
+
 def _accumulate(leaf: Tensor, g) -> None:
     leaf.grad = g if leaf.grad is None else leaf.grad + g
 
@@ -550,7 +569,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
         _accumulate(root, grad)
         return
     grads: dict[int, Any] = {id(root): grad}
-    for node in reversed(topological_order([root], _interior_parents)):
+    for node in _backward_order(root):
         g = grads.pop(id(node), None)
         if g is None:
             continue

@@ -235,16 +235,17 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
     def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
-        if _is_symbolic(inputs):  # xn.Input(...) placeholders: record a functional graph node
-            from xpnet.models.functional import symbolic_call
+        if type(inputs) is not Tensor:  # (a Tensor, the usual case, needs neither)
+            if _is_symbolic(inputs):  # xn.Input(...) placeholders: record a functional node
+                from xpnet.models.functional import symbolic_call
 
-            return symbolic_call(self, inputs, args, kwargs, training)
-        inputs = to_tensor(inputs, self.dtype)
+                return symbolic_call(self, inputs, args, kwargs, training)
+            inputs = to_tensor(inputs, self.dtype)
         if not self.built:
             shape = _shape_of(inputs)
             self._build_checked(shape)
         if self.input_spec is not None and isinstance(inputs, Tensor):
-            self.input_spec.check(self, inputs.shape)
+            self.input_spec.check(self, tuple(inputs.data.shape))
         if training is None:
             training = _context.training
         cls = type(self)

@@ -65,6 +65,9 @@ class StateVariable:
         return f"StateVariable({self.name!r}, shape={tuple(self.data.shape)})"
 
 
+_ELEMENTWISE: dict[type, bool] = {}  # optimizer class -> whether its update_step is
+
+
 class _Flat(StateVariable):
     """All parameters of one step laid end to end: ``data`` is the flat parameter
     buffer (each parameter's ``.data`` a view of it), ``grad`` and ``work`` are flat
@@ -389,10 +392,16 @@ class Optimizer:
     def _fusable(self) -> bool:
         if not (self.fuse and self.inplace):
             return False
-        for klass in type(self).__mro__:
-            if "update_step" in klass.__dict__:
-                return bool(klass.__dict__.get("elementwise", False))
-        return False
+        cls = type(self)
+        fusable = _ELEMENTWISE.get(cls)
+        if fusable is None:  # read from the class that defines update_step
+            fusable = False
+            for klass in cls.__mro__:
+                if "update_step" in klass.__dict__:
+                    fusable = bool(klass.__dict__.get("elementwise", False))
+                    break
+            _ELEMENTWISE[cls] = fusable
+        return fusable
 
     def _fused_step(self, grads: list, params: list, lr: float) -> bool:
         """Run ``update_step`` once on all ``params`` laid end to end; False (nothing
