@@ -65,7 +65,7 @@ class StateVariable:
         return f"StateVariable({self.name!r}, shape={tuple(self.data.shape)})"
 
 
-_ELEMENTWISE: dict[type, bool] = {}  # optimizer class -> whether its update_step is
+_ELEMENTWISE: dict[type, bool] = {}  # optimizer class -> its update_step is elementwise
 
 
 class _Flat(StateVariable):
