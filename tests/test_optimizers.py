@@ -477,7 +477,7 @@ def test_fused_step_honours_constraints_and_weight_decay_exclusions():
     assert float(xn.to_numpy(fused[0][0]).min()) >= 0.0
 
 
-def _fit_dense(fuse, monkeypatch=None, seen=None, **fit):
+def _fit_dense(fuse, monkeypatch=None, seen=None, opt_args=(), **fit):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((192, 12)).astype(np.float32)
     y = rng.integers(0, 4, 192)
@@ -490,7 +490,7 @@ def _fit_dense(fuse, monkeypatch=None, seen=None, **fit):
             xn.layers.Dense(4),
         ]
     )
-    opt = xn.optimizers.Adam(0.01)
+    opt = xn.optimizers.Adam(0.01, **dict(opt_args))
     opt.fuse = fuse
     if seen is not None:  # what each of this optimizer's steps finds in .grad
         step = opt.step
@@ -507,11 +507,14 @@ def _fit_dense(fuse, monkeypatch=None, seen=None, **fit):
     return model, history
 
 
-@pytest.mark.parametrize("shuffle", [False, True])
-def test_fit_writes_gradients_into_the_fused_steps_buffer(monkeypatch, shuffle):
+@pytest.mark.parametrize(
+    "shuffle, opt_args",
+    [(False, ()), (True, ()), (False, (("clipnorm", 0.05), ("weight_decay", 0.1)))],
+)
+def test_fit_writes_gradients_into_the_fused_steps_buffer(monkeypatch, shuffle, opt_args):
     seen: list = []
-    model, history = _fit_dense(True, monkeypatch, seen, shuffle=shuffle)
-    plain, plain_history = _fit_dense(False, shuffle=shuffle)
+    model, history = _fit_dense(True, monkeypatch, seen, opt_args, shuffle=shuffle)
+    plain, plain_history = _fit_dense(False, opt_args=opt_args, shuffle=shuffle)
     for a, b in zip(model.get_weights(), plain.get_weights()):  # the same floats
         np.testing.assert_array_equal(a, b)
     assert history.history["loss"] == plain_history.history["loss"]

@@ -394,7 +394,9 @@ class Parameter(Tensor):
     The data is cast to ``floatx`` (float32) unless ``dtype`` says otherwise.
 
     Layers create their weights as Parameters; models and optimizers find them
-    by walking attributes.
+    by walking attributes. ``grad_buffer`` (default None) is an array of the
+    parameter's shape and dtype that backward may write the gradient into while
+    ``.grad`` is None; ``Model.fit`` sets it for the length of each step only.
     """
 
     __slots__ = ("_trainable", "constraint", "grad_buffer", "regularizer")

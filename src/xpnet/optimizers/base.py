@@ -123,7 +123,9 @@ class Optimizer:
             on all of them at once: parameters, gradients and state live as views of
             flat buffers, so a step makes each NumPy call once instead of once per
             parameter (Python and call overhead per step, not per parameter). Default
-            True; the results are the same numbers either way.
+            True; the results are the same numbers either way. ``Model.fit`` also
+            lends the flat gradient's views (:meth:`grad_buffers`) for each backward,
+            so Dense layers write their gradients there and the step copies none.
 
     Use it as ``opt.apply(grads, params)``, ``opt.apply_gradients(zip(grads, params))``
     or ``opt.step(params)`` (each Parameter's ``.grad``); ``opt.zero_grad(params)``
