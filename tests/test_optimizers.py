@@ -503,7 +503,8 @@ def _fit_dense(fuse, monkeypatch=None, seen=None, opt_args=(), **fit):
         monkeypatch.setattr(opt, "step", spy)
     loss = xn.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=opt, loss=loss)
-    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0, **fit)
+    fit = {"epochs": 2, **fit}
+    history = model.fit(x, y, batch_size=32, verbose=0, **fit)
     return model, history
 
 
@@ -524,6 +525,25 @@ def test_fit_writes_gradients_into_the_fused_steps_buffer(monkeypatch, shuffle, 
     assert seen == [False] + [on_numpy] * (len(seen) - 1) and len(seen) == 12
     for p in model.trainable_weights:  # taken back after each step
         assert p.grad is None and p.grad_buffer is None
+
+
+def test_fit_takes_the_lent_buffers_back_when_the_step_raises(monkeypatch):
+    model, _ = _fit_dense(True, epochs=1)  # the fused step's buffers exist now
+    opt = model.optimizer
+    calls = []
+
+    def failing(params):
+        calls.append([p.grad_buffer is not None for p in params])
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(opt, "step", failing)
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((32, 12)).astype(np.float32), rng.integers(0, 4, 32)
+    with pytest.raises(RuntimeError, match="step failed"):
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    on_numpy = xn.get_backend().name == "numpy"
+    assert calls == [[on_numpy] * len(model.trainable_weights)]  # lent during the step
+    assert all(p.grad_buffer is None for p in model.trainable_weights)  # and taken back
 
 
 def test_lent_buffer_takes_only_the_first_contribution():

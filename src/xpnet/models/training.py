@@ -261,13 +261,15 @@ class Trainer:
         loss = c.loss(ys, outs, sws, n, extras)
         params = st.params
         views = self._lend_grad_buffers(c.optimizer, params)
-        loss.backward()
-        c.optimizer.step(params)
+        try:
+            loss.backward()
+            c.optimizer.step(params)
+        finally:  # taken back even when backward or the step raises
+            if views is not None:
+                for p in params:
+                    p.grad_buffer = None
         for p in params:
             p.grad = None
-        if views is not None:
-            for p in params:
-                p.grad_buffer = None
         if ys:
             c.update_metrics(ys, outs, sws)
 
