@@ -65,8 +65,8 @@ def backend():
 @pytest.fixture(autouse=True)
 def _isolate(backend):
     """Each test starts on the session's backend, floatx float32, fixed seed."""
-    saved = (xn.backend._state.backend, xn.backend._state.requested)
+    saved = (xn.backend.select._state.backend, xn.backend.select._state.requested)
     xn.set_seed(0)
     yield
-    xn.backend._state.backend, xn.backend._state.requested = saved
+    xn.backend.select._state.backend, xn.backend.select._state.requested = saved
     xn.set_floatx("float32")

@@ -81,19 +81,19 @@ def test_env_var_cupy_without_gpu_fails_clearly_in_a_fresh_process():
 
 def test_cupy_installed_but_no_device_says_so(monkeypatch):
     fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=None))
-    monkeypatch.setattr(B, "_import", lambda name: fake)
-    monkeypatch.setattr(B, "_cupy_device_count", lambda cp: 0)
+    monkeypatch.setattr(B.select, "_import", lambda name: fake)
+    monkeypatch.setattr(B.select, "_cupy_device_count", lambda cp: 0)
     with pytest.raises(xn.BackendError, match="found no CUDA device"):
-        B._load("cupy", None)
+        B.select._load("cupy", None)
 
 
 def test_missing_library_says_what_to_install(monkeypatch):
     def fail(name):
         raise ImportError(f"No module named {name!r}")
 
-    monkeypatch.setattr(B.importlib, "import_module", fail)
+    monkeypatch.setattr(B.select.importlib, "import_module", fail)
     with pytest.raises(xn.BackendError, match=r'pip install "xpnet\[jax\]"'):
-        B._import("jax")
+        B.select._import("jax")
 
 
 def test_numpy_backend_rejects_gpu_device():

@@ -462,5 +462,5 @@ def _backend_of_model(model):
     if not ws:
         b = B.get_backend()
         return b.name, b.device
-    b = B._backend_of(ws[0].data)
+    b = B.backend_of(ws[0].data)
     return b.name, b.device

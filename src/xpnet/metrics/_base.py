@@ -32,11 +32,11 @@ def _pair(y_true, y_pred):
     """Raw arrays on y_pred's backend and device, and their namespace."""
     t = type(y_pred)
     if t is type(y_true):  # the fit loop's case: both already on the model's backend
-        xp = B._ns_by_type.get(t)
+        xp = B.namespace_or_none(y_pred)
         if xp is not None:
             return y_true, y_pred, xp
     y_pred = _raw(y_pred)
-    if not B._is_array(y_pred) or isinstance(y_pred, np.generic):
+    if not B.is_array(y_pred):
         y_pred = B.asarray(y_pred)
     y_true = _raw(y_true)
     if type(y_true) is not type(y_pred):
@@ -45,16 +45,9 @@ def _pair(y_true, y_pred):
 
 
 def _like(value, ref):
-    """``value`` (any array, list or scalar) on ``ref``'s backend and device."""
-    xp = B.namespace(ref)
-    host = np.asarray(B.to_numpy(value) if B._is_array(value) else value)
-    if host.dtype == np.float64:  # never let float64 promote float32 predictions
-        host = host.astype(B._np_dtype(ref.dtype) if _floating(xp, ref) else np.float32)
-    if isinstance(ref, np.ndarray):
-        return host
-    if not host.flags.writeable:
-        host = host.copy()
-    return xp.asarray(host, device=B.device_of(ref))
+    """``value`` (any array, list or scalar) on ``ref``'s backend and device; float64
+    host values take ``ref``'s float dtype (never promoting float32 predictions)."""
+    return B.on_backend_of(value, ref, floats_like=True)
 
 
 _FLOATING: dict[Any, bool] = {}
@@ -189,7 +182,7 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None) -> None:
         values = _raw(values)
-        if not B._is_array(values) or isinstance(values, np.generic):
+        if not B.is_array(values):
             values = B.asarray(values)
         self._accumulate(B.namespace(values), values, sample_weight)
 

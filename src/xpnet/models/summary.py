@@ -68,7 +68,7 @@ def _rows(model) -> tuple[list[list[str]], bool]:
 
 
 def _nbytes(params) -> int:
-    return sum(p.size * B._np_dtype(p.data.dtype).itemsize for p in params)
+    return sum(p.size * B.numpy_dtype(p.data.dtype).itemsize for p in params)
 
 
 def summary_lines(

@@ -159,7 +159,7 @@ class Trainer:
             ws = self.weights
             if not ws:
                 return contextlib.nullcontext()
-            st.backend = B._backend_of(ws[0].data)
+            st.backend = B.backend_of(ws[0].data)
         b, cur = st.backend, B.get_backend()
         if cur.name == b.name and (cur.name == "numpy" or cur.device == b.device):
             return contextlib.nullcontext()

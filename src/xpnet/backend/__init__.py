@@ -1,0 +1,163 @@
+"""Backend glue: the one package of xpnet's numerics that knows which array library it
+is talking to.
+
+Everything else calls plain ``xp.*`` functions of the Array API standard, with
+``xp`` taken from the arrays at hand (:func:`namespace`), and the kernels of
+:mod:`~xpnet.backend.kernels` where a backend can do better than the standard.
+
+- :mod:`~xpnet.backend.select`: the registry, ``set_backend`` / ``use_backend`` /
+  ``prefer_gpu``, ``floatx``, each backend's :class:`Capabilities`.
+- :mod:`~xpnet.backend.convert`: ``namespace``, ``device_of``, ``asarray`` (moving
+  data to the active backend), ``to_numpy`` (the one host read, counted by
+  ``device_reads``), and the mixing checks.
+- :mod:`~xpnet.backend.random`: seeded generators; initial weights drawn on the host.
+- :mod:`~xpnet.backend.kernels`: the in-place family (NumPy and CuPy) and the
+  standard-only family (array-api-strict, JAX, PyTorch), picked once per backend.
+"""
+
+from __future__ import annotations
+
+import numpy as host_numpy  # host-side bookkeeping: gradcheck, shuffling, saving to .npz
+
+from xpnet.backend.convert import (
+    asarray,
+    backend_of,
+    check_compatible,
+    device_of,
+    device_reads,
+    is_array,
+    is_floating,
+    namespace,
+    namespace_of,
+    namespace_or_none,
+    numpy_dtype,
+    on_backend_of,
+    to_numpy,
+)
+from xpnet.backend.kernels import (
+    add_into,
+    copy_into,
+    divide_into,
+    flat_buffer,
+    kernels_of,
+    matmul_into,
+    multiply_into,
+    ones_like,
+    reduce_max,
+    reduce_sum,
+    relu_backward,
+    relu_into,
+    reshape,
+    row_major,
+    scatter_add,
+    scatter_add_standard,
+    sqrt_into,
+    subtract_one_at,
+    update_inplace,
+    writes_in_place,
+)
+from xpnet.backend.random import (
+    SeedGenerator,
+    bernoulli,
+    host_rng,
+    permutation,
+    random_normal,
+    random_orthogonal,
+    random_uniform,
+    set_seed,
+    standard_normal,
+    truncated_normal,
+)
+from xpnet.backend.select import (
+    BACKENDS,
+    CAPABILITIES,
+    FLOAT_TYPES,
+    Backend,
+    BackendError,
+    Capabilities,
+    MixedBackendError,
+    available_backends,
+    backend_name_of_type,
+    capabilities,
+    device,
+    dtype,
+    dtype_for,
+    floatx,
+    get_backend,
+    has_float64,
+    prefer_gpu,
+    require_gpu,
+    set_backend,
+    set_floatx,
+    use_backend,
+    xp,
+)
+
+__all__ = [
+    "BACKENDS",
+    "CAPABILITIES",
+    "FLOAT_TYPES",
+    "Backend",
+    "BackendError",
+    "Capabilities",
+    "MixedBackendError",
+    "SeedGenerator",
+    "add_into",
+    "asarray",
+    "available_backends",
+    "backend_name_of_type",
+    "backend_of",
+    "bernoulli",
+    "capabilities",
+    "check_compatible",
+    "copy_into",
+    "device",
+    "device_of",
+    "device_reads",
+    "divide_into",
+    "dtype",
+    "dtype_for",
+    "flat_buffer",
+    "floatx",
+    "get_backend",
+    "has_float64",
+    "host_numpy",
+    "host_rng",
+    "is_array",
+    "is_floating",
+    "kernels_of",
+    "matmul_into",
+    "multiply_into",
+    "namespace",
+    "namespace_of",
+    "namespace_or_none",
+    "numpy_dtype",
+    "on_backend_of",
+    "ones_like",
+    "permutation",
+    "prefer_gpu",
+    "random_normal",
+    "random_orthogonal",
+    "random_uniform",
+    "reduce_max",
+    "reduce_sum",
+    "relu_backward",
+    "relu_into",
+    "require_gpu",
+    "reshape",
+    "row_major",
+    "scatter_add",
+    "scatter_add_standard",
+    "set_backend",
+    "set_floatx",
+    "set_seed",
+    "sqrt_into",
+    "standard_normal",
+    "subtract_one_at",
+    "to_numpy",
+    "truncated_normal",
+    "update_inplace",
+    "use_backend",
+    "writes_in_place",
+    "xp",
+]

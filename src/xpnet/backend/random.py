@@ -1,0 +1,240 @@
+"""Seeded random numbers: initial weights drawn on the host, per-step draws native.
+
+Initial weights are drawn by one seeded NumPy generator on the host and moved, so
+one seed gives the SAME weights on every backend. Per-step draws (dropout masks,
+noise) use the backend's own generator where moving host draws would cost a
+transfer every step (CuPy, PyTorch). The standard has no random numbers.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from xpnet.backend.convert import numpy_dtype, _resolve_dtype, asarray, backend_of
+from xpnet.backend.select import Backend, dtype_for, get_backend
+
+
+class _Random:
+    """Seeded generators: one on the host (NumPy PCG64), one native per backend.
+
+    Initial weights are drawn on the host and moved, so one seed gives the SAME
+    weights on every backend. Per-step draws (dropout masks, noise) use the
+    backend's own generator where moving host draws would cost a transfer.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self.host = np.random.default_rng(seed)
+        self.native: dict[tuple[str, str], Any] = {}
+
+    def native_for(self, b: Backend):
+        key = (b.name, str(b.device))
+        gen = self.native.get(key)
+        if gen is None:
+            seed = None if self.seed is None else (self.seed * 1_000_003 + 17) % (2**63)
+            if b.name == "cupy":
+                import cupy
+
+                with b.device:
+                    gen = cupy.random.default_rng(seed)
+            elif b.name == "torch":
+                import torch
+
+                gen = torch.Generator(device=b.device)
+                if seed is None:
+                    gen.seed()
+                else:
+                    gen.manual_seed(seed)
+            else:
+                gen = None
+            self.native[key] = gen
+        return gen
+
+
+_random = _Random()
+
+
+def set_seed(seed: int | None) -> None:
+    """Seed every xpnet random draw; ``None`` returns to fresh OS entropy.
+
+    The same seed gives identical initial weights on every backend.
+    """
+    if seed is not None:
+        if not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int or None; got {seed!r}.")
+        seed = int(seed)
+    global _random
+    _random = _Random(seed)
+
+
+def host_rng() -> np.random.Generator:
+    """The seeded host generator (NumPy); used for data shuffling and initial weights."""
+    return _random.host
+
+
+def _generator(seed: int | None) -> np.random.Generator:
+    return _random.host if seed is None else np.random.default_rng(seed)
+
+
+def _host_float(draw, shape, dtype, seed):
+    b = get_backend()
+    dt = _resolve_dtype(dtype, b.xp) or dtype_for(b.xp)
+    npdt = numpy_dtype(dt)
+    gen_dt = npdt if npdt in (np.float32, np.float64) else np.dtype(np.float32)
+    out = draw(_generator(seed), tuple(int(s) for s in shape), gen_dt)
+    return asarray(out.astype(npdt, copy=False), dtype=dt)
+
+
+def random_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
+    """Normal draws on the host, moved to the active backend (identical on every backend).
+
+    ``seed`` (an int) draws from a fresh generator with that seed instead of the
+    global one set by :func:`set_seed`.
+    """
+
+    def draw(g, s, d):
+        out = g.standard_normal(s, dtype=d)
+        if stddev != 1.0:
+            out *= d.type(stddev)
+        if mean != 0.0:
+            out += d.type(mean)
+        return out
+
+    return _host_float(draw, shape, dtype, seed)
+
+
+def random_uniform(shape, minval: float = 0.0, maxval: float = 1.0, dtype=None, seed=None):
+    """Uniform draws in [minval, maxval) on the host, moved to the active backend."""
+
+    def draw(g, s, d):
+        out = g.random(s, dtype=d)
+        out *= d.type(maxval - minval)
+        out += d.type(minval)
+        return out
+
+    return _host_float(draw, shape, dtype, seed)
+
+
+def truncated_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
+    """Normal draws beyond two standard deviations redrawn (as Keras), host then moved."""
+
+    def draw(g, s, d):
+        out = g.standard_normal(s, dtype=d)
+        bad = np.abs(out) > 2
+        while bad.any():
+            out[bad] = g.standard_normal(int(bad.sum()), dtype=d)
+            bad = np.abs(out) > 2
+        out *= d.type(stddev)
+        out += d.type(mean)
+        return out
+
+    return _host_float(draw, shape, dtype, seed)
+
+
+def random_orthogonal(shape, gain: float = 1.0, dtype=None, seed=None):
+    """A (semi-)orthogonal matrix from the QR of a normal draw, reshaped to ``shape``.
+
+    Rows and columns are taken as (prod(shape[:-1]), shape[-1]); drawn on the host.
+    """
+
+    def draw(g, s, d):
+        rows = int(np.prod(s[:-1])) if len(s) > 1 else 1
+        cols = s[-1]
+        a = g.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))  # make the decomposition unique
+        if rows < cols:
+            q = q.T
+        return (gain * q[:rows, :cols]).reshape(s).astype(d)
+
+    return _host_float(draw, shape, dtype, seed)
+
+
+class SeedGenerator:
+    """A private random stream with its own seed, for a layer's ``seed=`` argument.
+
+    Draws through :func:`bernoulli` and :func:`standard_normal` with
+    ``generator=`` come from this stream (host and native generators of their
+    own) instead of the global one, so a seeded layer repeats its noise whatever
+    else draws random numbers. ``seed=None`` takes fresh OS entropy.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        if seed is not None and (not isinstance(seed, numbers.Integral) or seed < 0):
+            raise ValueError(f"seed must be a non-negative int or None; got {seed!r}.")
+        self.seed = None if seed is None else int(seed)
+        self._random = _Random(self.seed)
+
+    def __repr__(self) -> str:
+        return f"SeedGenerator(seed={self.seed!r})"
+
+
+def _stream(generator: SeedGenerator | None) -> _Random:
+    return _random if generator is None else generator._random
+
+
+def bernoulli(shape, p: float, dtype=None, *, like=None, generator: SeedGenerator | None = None):
+    """A 0/1 mask with P(1) = ``p`` in ``dtype``, for per-step draws such as dropout.
+
+    Drawn by the backend's own generator on CuPy and PyTorch (no host-to-device
+    copy per step), by the seeded host generator elsewhere. ``like`` (an array)
+    puts the mask on that array's backend and device instead of the active one.
+    ``dtype="bool"`` gives a boolean mask (1 byte per element). ``generator`` (a
+    :class:`SeedGenerator`) draws from that stream instead of the global one.
+    """
+    b = get_backend() if like is None else backend_of(like)
+    dt = _resolve_dtype(dtype, b.xp) or dtype_for(b.xp)
+    shape = tuple(int(s) for s in shape)
+    stream = _stream(generator)
+    gen = stream.native_for(b)
+    if b.name == "cupy":
+        with b.device:
+            u = gen.random(shape, dtype=numpy_dtype(np.float32))
+        return b.xp.astype(u < p, dt)
+    if b.name == "torch":
+        import torch
+
+        u = torch.rand(shape, generator=gen, device=b.device, dtype=torch.float32)
+        return b.xp.astype(u < p, dt)
+    u = stream.host.random(shape, dtype=np.float32) < np.float32(p)
+    if b.name == "numpy":
+        return u.astype(numpy_dtype(dt), copy=False)
+    return b.xp.asarray(u.astype(numpy_dtype(dt), copy=False), device=b.device)
+
+
+def standard_normal(shape, dtype=None, *, like=None, generator: SeedGenerator | None = None):
+    """Standard normal draws for per-step noise (GaussianNoise, GaussianDropout).
+
+    Like :func:`bernoulli`: the backend's own generator on CuPy and PyTorch, the
+    seeded host generator elsewhere; ``like`` and ``generator`` as there. (Initial
+    weights use :func:`random_normal`, identical on every backend, instead.)
+    """
+    b = get_backend() if like is None else backend_of(like)
+    dt = _resolve_dtype(dtype, b.xp) or dtype_for(b.xp)
+    npdt = numpy_dtype(dt)
+    gen_dt = npdt if npdt in (np.float32, np.float64) else np.dtype(np.float32)
+    shape = tuple(int(s) for s in shape)
+    stream = _stream(generator)
+    gen = stream.native_for(b)
+    if b.name == "cupy":
+        with b.device:
+            z = gen.standard_normal(shape, dtype=gen_dt)
+        return b.xp.astype(z, dt, copy=False)
+    if b.name == "torch":
+        import torch
+
+        z = torch.randn(shape, generator=gen, device=b.device, dtype=getattr(torch, gen_dt.name))
+        return b.xp.astype(z, dt, copy=False)
+    z = stream.host.standard_normal(shape, dtype=gen_dt).astype(npdt, copy=False)
+    if b.name == "numpy":
+        return z
+    return b.xp.asarray(z, device=b.device)
+
+
+def permutation(n: int, *, host: bool = True):
+    """A seeded permutation of ``range(n)``: a NumPy array, or on the backend if not host."""
+    perm = _random.host.permutation(int(n))
+    return perm if host else asarray(perm)
