@@ -60,7 +60,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 import xpnet as xn  # noqa: E402
-from xpnet import layers, nn_ops, ops  # noqa: E402
+from xpnet import layers, ops  # noqa: E402
+from xpnet.ops import nn as nn_ops  # noqa: E402
 
 BATCH, LR = 64, 0.01
 

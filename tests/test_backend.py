@@ -303,7 +303,7 @@ def test_matmul_into_and_reduce_sum_out_write_only_a_matching_buffer():
     good = B.asarray(np.zeros((4, 5), np.float32))
     got = B.matmul_into(good, a, b)
     np.testing.assert_array_equal(xn.to_numpy(got), want)
-    assert (got is good) == B.writes_in_place(good)
+    assert (got is good) == B.can_update_in_place(good)
     for other in (None, B.asarray(np.zeros((5, 4), np.float32)), np.zeros((4, 5))):
         got = B.matmul_into(other, a, b)  # absent, wrong shape, wrong dtype: a new array
         assert got is not other
@@ -311,7 +311,7 @@ def test_matmul_into_and_reduce_sum_out_write_only_a_matching_buffer():
     total = B.asarray(np.zeros(5, np.float32))
     got = B.reduce_sum(b, axis=0, out=total)
     np.testing.assert_array_equal(xn.to_numpy(got), xn.to_numpy(b).sum(axis=0))
-    assert (got is total) == B.writes_in_place(total)
+    assert (got is total) == B.can_update_in_place(total)
     wrong = B.asarray(np.zeros(3, np.float32))
     got = B.reduce_sum(b, axis=0, out=wrong)
     assert got is not wrong and tuple(got.shape) == (5,)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import xpnet as xn
-from xpnet import layers, nn_ops
+from xpnet import layers
+from xpnet.ops import nn as nn_ops
 
 from helpers import OpCase, assert_close, assert_on_active_backend
 from layer_contract import LayerCase, run_contract

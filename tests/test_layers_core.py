@@ -139,6 +139,8 @@ def test_calling_build_directly_marks_the_layer_built():
 
 def test_relu_is_fused_into_the_linear_node():
     x = np.ones((2, 3), dtype="float32")
-    assert isinstance(layers.Dense(2, activation="relu")(x)._ctx, xn.ops.Linear)
-    assert not isinstance(layers.Dense(2, activation="tanh")(x)._ctx, xn.ops.Linear)
-    assert not isinstance(layers.Dense(2, activation=xn.activations.relu6)(x)._ctx, xn.ops.Linear)
+    assert isinstance(layers.Dense(2, activation="relu")(x)._ctx, xn.ops.linalg.Linear)
+    assert not isinstance(layers.Dense(2, activation="tanh")(x)._ctx, xn.ops.linalg.Linear)
+    assert not isinstance(
+        layers.Dense(2, activation=xn.activations.relu6)(x)._ctx, xn.ops.linalg.Linear
+    )

@@ -12,7 +12,7 @@ import pytest
 import xpnet as xn
 from xpnet import backend as B
 from xpnet import layers
-from xpnet.layers.normalization import Standardize, standardize, standardize_composite
+from xpnet.ops.norm import Standardize, standardize, standardize_composite
 
 from helpers import OpCase, assert_close, assert_on_active_backend
 from layer_contract import LayerCase, run_contract

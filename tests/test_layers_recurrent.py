@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import xpnet as xn
-from xpnet import layers, rnn_ops
+from xpnet import layers
 from xpnet.layers import recurrent
+from xpnet.ops import rnn as rnn_ops
 
 from helpers import OpCase
 from layer_contract import LayerCase, run_contract

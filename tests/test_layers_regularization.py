@@ -16,7 +16,7 @@ import pytest
 import xpnet as xn
 from xpnet import backend as B
 from xpnet import layers
-from xpnet.layers.regularization import MaskedAffine
+from xpnet.ops.elementwise import MaskedAffine
 
 from helpers import OpCase, assert_close, assert_on_active_backend
 from layer_contract import LayerCase, run_contract

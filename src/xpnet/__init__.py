@@ -19,11 +19,9 @@ from xpnet import (
     losses,
     metrics,
     models,
-    nn_ops,
-    ops,
+    ops,  # first: binds Tensor's operators
     optimizers,
     regularizers,
-    rnn_ops,
     saving,
 )
 from xpnet.backend import (
@@ -82,14 +80,12 @@ __all__ = [
     "losses",
     "metrics",
     "models",
-    "nn_ops",
     "no_grad",
     "ops",
     "optimizers",
     "prefer_gpu",
     "regularizers",
     "require_gpu",
-    "rnn_ops",
     "saving",
     "set_backend",
     "set_floatx",

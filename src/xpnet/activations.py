@@ -2,7 +2,8 @@
 
 Each takes a Tensor (or an array) and returns a Tensor; ``get(None)`` is
 ``linear``. Most are composites of :mod:`xpnet.ops`; three are fused
-primitives because the composite would be unstable or wrong at a point:
+primitives (in :mod:`xpnet.ops.activation`) because the composite would be unstable or
+wrong at a point:
 :class:`Softplus` (finite for any input, derivative exact at 0), :class:`Elu`
 (``exp`` never sees a large positive input, so no ``inf * 0`` in the backward)
 and :class:`Erf` (the standard has no ``erf``; see :func:`erf`).
@@ -25,7 +26,9 @@ from typing import Any
 
 from xpnet import ops
 from xpnet._registry import Registry
-from xpnet.tensor import Function, Tensor
+from xpnet.ops._common import as_tensor
+from xpnet.ops.activation import Elu, Softplus, erf
+from xpnet.tensor import Tensor
 
 __all__ = [
     "celu",
@@ -65,131 +68,6 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-# =========================================================================== fused primitives
-
-
-class Softplus(Function):
-    # Fused for stability: max(x, 0) + log1p(exp(-|x|)) never overflows, and the
-    # derivative sigmoid(x) is exact at x = 0 (a relu/abs composite gives 0 there).
-    def forward(self, x):
-        xp = self.xp
-        self.x = x
-        return xp.where(x > 0, x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
-
-    def backward(self, g):
-        xp = self.xp
-        e = xp.exp(-xp.abs(self.x))
-        return g * xp.where(self.x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-class Elu(Function):
-    # Fused for stability: exp only sees min(x, 0), so a large positive x neither
-    # overflows nor turns the unused branch's gradient into inf * 0 = nan.
-    def forward(self, x, alpha=1.0):
-        xp = self.xp
-        self.pos, self.alpha = x > 0, alpha
-        self.out = xp.where(self.pos, x, alpha * xp.expm1(xp.where(self.pos, 0.0, x)))
-        return self.out
-
-    def backward(self, g):
-        # d/dx alpha * (exp(x) - 1) = alpha * exp(x) = out + alpha
-        return self.xp.where(self.pos, g, g * (self.out + self.alpha))
-
-
-# W. J. Cody's rational Chebyshev approximations for erf and erfc (Math. Comp. 23,
-# 1969, 631-637; the CALERF routine). Coefficients are highest degree first.
-_ERF_SMALL_P = (0.185777706184603153, 3.16112374387056560, 113.864154151050156,
-                377.485237685302021, 3209.37758913846947)  # fmt: skip
-_ERF_SMALL_Q = (1.0, 23.6012909523441209, 244.024637934444173, 1282.61652607737228,
-                2844.23683343917062)  # fmt: skip
-_ERFC_MID_P = (2.15311535474403846e-8, 0.564188496988670089, 8.88314979438837594,
-               66.1191906371416295, 298.635138197400131, 881.952221241769090,
-               1712.04761263407058, 2051.07837782607147, 1230.33935479799725)  # fmt: skip
-_ERFC_MID_Q = (1.0, 15.7449261107098347, 117.693950891312499, 537.181101862009858,
-               1621.38957456669019, 3290.79923573345963, 4362.61909014324716,
-               3439.36767414372164, 1230.33935480374942)  # fmt: skip
-_ERFC_BIG_P = (0.0163153871373020978, 0.305326634961232344, 0.360344899949804439,
-               0.125781726111229246, 0.0160837851487422766, 6.58749161529837803e-4)  # fmt: skip
-_ERFC_BIG_Q = (1.0, 2.56852019228982242, 1.87295284992346047, 0.527905102951428412,
-               0.0605183413124413191, 2.33520497626869185e-3)  # fmt: skip
-_SMALL, _MID = 0.46875, 4.0
-_RSQRT_PI = 1.0 / math.sqrt(math.pi)
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-
-def _horner(coeffs, z):
-    out = coeffs[0] * z + coeffs[1]
-    for c in coeffs[2:]:
-        out = out * z + c
-    return out
-
-
-def _exp_neg_square(xp, y):
-    """exp(-y*y) with y*y split as (y rounded to 1/16)**2 + rest, as CALERF does, so
-    the rounding of y*y is not amplified by exp for large y."""
-    y16 = xp.floor(y * 16.0) / 16.0
-    return xp.exp(-y16 * y16) * xp.exp(-(y - y16) * (y + y16))
-
-
-def _erf_forward(xp, x):
-    """erf in standard calls: three branches, each fed only inputs of its own range."""
-    y = xp.abs(x)
-    ys = xp.where(y < _SMALL, y, _SMALL)
-    z = ys * ys
-    small = x * _horner(_ERF_SMALL_P, z) / _horner(_ERF_SMALL_Q, z)
-    ym = xp.clip(y, _SMALL, _MID)
-    erfc_mid = _exp_neg_square(xp, ym) * _horner(_ERFC_MID_P, ym) / _horner(_ERFC_MID_Q, ym)
-    yb = xp.where(y > _MID, y, _MID)
-    zb = 1.0 / (yb * yb)
-    ratio = zb * _horner(_ERFC_BIG_P, zb) / _horner(_ERFC_BIG_Q, zb)
-    erfc_big = _exp_neg_square(xp, yb) * (_RSQRT_PI - ratio) / yb
-    erfc = xp.where(y <= _MID, erfc_mid, erfc_big)
-    large = xp.where(x < 0, erfc - 1.0, 1.0 - erfc)  # erf(-x) = -erf(x)
-    return xp.where(y <= _SMALL, small, large)
-
-
-class Erf(Function):
-    # A primitive because the standard has no erf (see erf() for the approximation);
-    # its backward is the exact derivative of erf.
-    def forward(self, x):
-        self.x = x
-        return _erf_forward(self.xp, x)
-
-    def backward(self, g):
-        return g * _TWO_OVER_SQRT_PI * self.xp.exp(-self.x * self.x)
-
-
-def erf(x) -> Tensor:
-    """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt.
-
-    The Array API standard has no ``erf``, so it is computed here from W. J.
-    Cody's rational Chebyshev approximations (1969): ``x * P(x²)/Q(x²)`` for
-    ``|x| <= 0.46875``, and ``1 - erfc(|x|)`` with ``erfc = exp(-x²) R(x)/S(x)``
-    up to ``|x| = 4`` and an asymptotic rational form beyond. The approximations
-    themselves are accurate to about 1e-18 relative, so the result is limited by
-    rounding. Maximum error against ``math.erf`` over all inputs: absolute 3e-16
-    and relative 1e-15 in float64; absolute 2.5e-7 and relative 5e-7 in float32
-    (tests/test_activations.py checks these bounds on a dense grid). The gradient is the
-    exact derivative ``2/sqrt(pi) * exp(-x²)``.
-
-    Args:
-        x: a Tensor or array.
-
-    Returns:
-        A Tensor of erf values, same shape and dtype.
-
-    >>> import xpnet as xn
-    >>> out = xn.activations.erf(xn.Tensor([0.0, 0.5, -2.0]))
-    >>> [round(v, 6) for v in xn.to_numpy(out).tolist()]
-    [0.0, 0.5205, -0.995322]
-    """
-    return Erf.apply(_tensor(x))
-
-
 # =========================================================================== activations
 
 
@@ -207,13 +85,13 @@ def sigmoid(x):
     >>> xn.to_numpy(xn.activations.sigmoid(xn.Tensor([0.0]))).tolist()
     [0.5]
     """
-    return ops.sigmoid(_tensor(x))
+    return ops.sigmoid(as_tensor(x))
 
 
 @_registry.register("tanh")
 def tanh(x):
     """Hyperbolic tangent ``(e**x - e**-x) / (e**x + e**-x)``."""
-    return ops.tanh(_tensor(x))
+    return ops.tanh(as_tensor(x))
 
 
 @_registry.register("relu")
@@ -234,7 +112,7 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None, thresho
     >>> xn.to_numpy(xn.activations.relu(x, negative_slope=0.5, max_value=6.0)).tolist()
     [-5.0, -2.5, 0.0, 5.0, 6.0]
     """
-    x = _tensor(x)
+    x = as_tensor(x)
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return ops.relu(x)
     out = ops.where(x > threshold, x, 0.0) if threshold != 0.0 else ops.relu(x)
@@ -248,20 +126,20 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None, thresho
 @_registry.register("leaky_relu")
 def leaky_relu(x, negative_slope: float = 0.2):
     """``x`` for ``x > 0``, ``negative_slope * x`` otherwise (Keras default slope 0.2)."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return ops.where(x > 0.0, x, x * negative_slope)
 
 
 @_registry.register("relu6")
 def relu6(x):
     """``min(max(x, 0), 6)``."""
-    return ops.clip(ops.relu(_tensor(x)), max=6.0)
+    return ops.clip(ops.relu(as_tensor(x)), max=6.0)
 
 
 @_registry.register("elu")
 def elu(x, alpha: float = 1.0):
     """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise."""
-    return Elu.apply(_tensor(x), alpha=float(alpha))
+    return Elu.apply(as_tensor(x), alpha=float(alpha))
 
 
 @_registry.register("selu")
@@ -278,13 +156,13 @@ def celu(x, alpha: float = 1.0):
     """Continuously differentiable ELU: ``x`` for ``x >= 0``, ``alpha * (exp(x/alpha) - 1)``."""
     if alpha == 1.0:
         return elu(x)
-    return elu(_tensor(x) * (1.0 / alpha)) * alpha
+    return elu(as_tensor(x) * (1.0 / alpha)) * alpha
 
 
 @_registry.register("thresholded_relu")
 def thresholded_relu(x, theta: float = 1.0):
     """``x`` for ``x > theta``, else 0 (Keras 2's ThresholdedReLU, default theta 1.0)."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return ops.where(x > theta, x, 0.0)
 
 
@@ -296,13 +174,13 @@ def softplus(x):
     >>> xn.to_numpy(xn.activations.softplus(xn.Tensor([-1e4, 1e4]))).tolist()
     [0.0, 10000.0]
     """
-    return Softplus.apply(_tensor(x))
+    return Softplus.apply(as_tensor(x))
 
 
 @_registry.register("softsign")
 def softsign(x):
     """``x / (1 + |x|)``."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return x / (ops.abs(x) + 1.0)
 
 
@@ -318,7 +196,7 @@ def hard_sigmoid(x):
     >>> xn.to_numpy(xn.activations.hard_sigmoid(xn.Tensor([-3.0, 0.0, 1.5, 3.0]))).tolist()
     [0.0, 0.5, 0.75, 1.0]
     """
-    return ops.clip(_tensor(x) * (1.0 / 6.0) + 0.5, 0.0, 1.0)
+    return ops.clip(as_tensor(x) * (1.0 / 6.0) + 0.5, 0.0, 1.0)
 
 
 @_registry.register("hard_sigmoid_legacy")
@@ -329,26 +207,26 @@ def hard_sigmoid_legacy(x):
     >>> xn.to_numpy(xn.activations.hard_sigmoid_legacy(xn.Tensor([-2.5, 0.0, 1.25]))).tolist()
     [0.0, 0.5, 0.75]
     """
-    return ops.clip(_tensor(x) * 0.2 + 0.5, 0.0, 1.0)
+    return ops.clip(as_tensor(x) * 0.2 + 0.5, 0.0, 1.0)
 
 
 @_registry.register("hard_silu")
 def hard_silu(x):
     """Hard SiLU (hard swish): ``x * hard_sigmoid(x)`` = ``x * relu6(x + 3) / 6``."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return x * hard_sigmoid(x)
 
 
 @_registry.register("hard_tanh")
 def hard_tanh(x):
     """``clip(x, -1, 1)``."""
-    return ops.clip(_tensor(x), -1.0, 1.0)
+    return ops.clip(as_tensor(x), -1.0, 1.0)
 
 
 @_registry.register("silu")
 def silu(x):
     """SiLU (swish): ``x * sigmoid(x)``."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return x * ops.sigmoid(x)
 
 
@@ -364,7 +242,7 @@ def gelu(x, approximate: bool = False):
     >>> round(xn.activations.gelu(xn.Tensor([1.0])).item(), 5)
     0.84134
     """
-    x = _tensor(x)
+    x = as_tensor(x)
     if approximate:
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (ops.tanh(inner) + 1.0)
@@ -374,20 +252,20 @@ def gelu(x, approximate: bool = False):
 @_registry.register("mish")
 def mish(x):
     """``x * tanh(softplus(x))``."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return x * ops.tanh(softplus(x))
 
 
 @_registry.register("exponential")
 def exponential(x):
     """``exp(x)`` (overflows to inf above about 88 in float32, as exp must)."""
-    return ops.exp(_tensor(x))
+    return ops.exp(as_tensor(x))
 
 
 @_registry.register("log_sigmoid")
 def log_sigmoid(x):
     """``log(sigmoid(x)) = -softplus(-x)``, finite for every input."""
-    return -softplus(-_tensor(x))
+    return -softplus(-as_tensor(x))
 
 
 def _softmax_axes(x: Tensor, axis) -> Tensor:
@@ -402,7 +280,7 @@ def softmax(x, axis: int = -1):
     >>> xn.to_numpy(xn.activations.softmax(xn.Tensor([[0.0, 0.0]]))).tolist()
     [[0.5, 0.5]]
     """
-    x = _tensor(x)
+    x = as_tensor(x)
     if isinstance(axis, int):
         return ops.softmax(x, axis=axis)
     return ops.exp(_softmax_axes(x, axis))
@@ -411,7 +289,7 @@ def softmax(x, axis: int = -1):
 @_registry.register("log_softmax")
 def log_softmax(x, axis: int = -1):
     """``x - logsumexp(x)`` along ``axis`` (an int or a tuple of ints)."""
-    x = _tensor(x)
+    x = as_tensor(x)
     if isinstance(axis, int):
         return ops.log_softmax(x, axis=axis)
     return _softmax_axes(x, axis)

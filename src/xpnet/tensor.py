@@ -10,14 +10,25 @@ Broadcasting is undone in exactly one place: when a backward hands a parent a
 gradient of a broadcast shape, the engine sums it back to the parent's shape
 (:func:`unbroadcast`). Binary ops therefore never reduce gradients themselves.
 
-Gradients are treated as immutable: no backward and no optimizer writes into a
-gradient array in place, so aliasing one array to two parents is safe.
+Gradient memory is owned here, in one place. A backward hands each leaf a fresh
+array or one it was given: ``backward(sinks={leaf: array})`` names arrays the
+caller owns (the fused optimizer step's flat gradient, in ``fit``), and on
+backends that write in place the leaves' gradients end up there (ops that can
+write their output in place, Dense's GEMMs, ask :meth:`Function.sink`; other
+gradients are copied or added in). Apart from that, gradients are treated as
+immutable: no backward writes into a gradient array it did not make, so aliasing
+one array to two parents is safe.
+
+Recording is switched per thread (:func:`no_grad`, :func:`enable_grad`). The
+operators and array methods of :class:`Tensor` are bound by :mod:`xpnet.ops`, so
+this module imports no op (the engine is below the ops).
 """
 
 from __future__ import annotations
 
 import contextlib
 import numbers
+import threading
 from typing import Any
 
 from xpnet import backend as B
@@ -36,13 +47,18 @@ __all__ = [
 _SCALARS = (bool, int, float)
 
 
-class _GradMode:
+class _GradMode(threading.local):
+    """Per thread: a ``no_grad`` in one thread leaves recording on in the others."""
+
     enabled = True
 
 
+_grad_mode = _GradMode()
+
+
 def is_grad_enabled() -> bool:
-    """Whether operations currently record a graph for :meth:`Tensor.backward`."""
-    return _GradMode.enabled
+    """Whether operations record a graph for :meth:`Tensor.backward` (in this thread)."""
+    return _grad_mode.enabled
 
 
 class _GradSwitch(contextlib.ContextDecorator):
@@ -51,12 +67,12 @@ class _GradSwitch(contextlib.ContextDecorator):
         self._saved: list[bool] = []
 
     def __enter__(self):
-        self._saved.append(_GradMode.enabled)
-        _GradMode.enabled = self.enabled
+        self._saved.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.enabled
         return self
 
     def __exit__(self, *exc):
-        _GradMode.enabled = self._saved.pop()
+        _grad_mode.enabled = self._saved.pop()
         return False
 
 
@@ -211,14 +227,11 @@ class Tensor:
         """The same array, cut from the graph (no gradient flows through it)."""
         return Tensor._make(self.data, None)
 
-    def astype(self, dtype) -> Tensor:
-        return _ops.cast(self, dtype)
-
     def zero_grad(self) -> None:
         self.grad = None
 
     # ---------------------------------------------------------------- autograd
-    def backward(self, grad: Any = None, *, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, *, retain_graph: bool = False, sinks=None) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         Args:
@@ -226,6 +239,14 @@ class Tensor:
                 one-element tensor (a loss).
             retain_graph: keep the graph so ``backward`` can run again; by default
                 each node's saved arrays are released as soon as it is done.
+            sinks: optional ``{leaf: array}``: where the gradients of those leaves
+                (each with ``.grad`` None before the call) are to be written, an
+                array of the leaf's shape and dtype that the caller owns, such as
+                a view of the fused optimizer step's flat gradient
+                (:meth:`xpnet.optimizers.Optimizer.gradient_sinks`). On backends
+                that write in place, ops that can (Dense's GEMMs) write there
+                directly and other gradients are copied or added in, so after the
+                call such a leaf's ``.grad`` is its sink; elsewhere it is ignored.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -244,148 +265,10 @@ class Tensor:
         else:
             xp = B.namespace(self.data)
             grad = xp.asarray(grad, dtype=self.dtype, device=B.device_of(self.data))
-        _run_backward(self, grad, retain_graph)
+        _run_backward(self, grad, retain_graph, sinks)
 
-    # ---------------------------------------------------------------- operators
-    def __add__(self, other):
-        return _ops.add(self, other)
-
-    def __radd__(self, other):
-        return _ops.add(other, self)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops.sub(other, self)
-
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops.div(other, self)
-
-    def __pow__(self, other):
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops.pow(other, self)
-
-    def __matmul__(self, other):
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops.matmul(other, self)
-
-    def __neg__(self):
-        return _ops.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _ops.abs(self)
-
-    def __getitem__(self, index):
-        return _ops.getitem(self, index)
-
-    # comparisons give boolean tensors and never carry gradients
-    def __lt__(self, other):
-        return _ops.compare("less", self, other)
-
-    def __le__(self, other):
-        return _ops.compare("less_equal", self, other)
-
-    def __gt__(self, other):
-        return _ops.compare("greater", self, other)
-
-    def __ge__(self, other):
-        return _ops.compare("greater_equal", self, other)
-
-    def __eq__(self, other):  # type: ignore[override]
-        return _ops.compare("equal", self, other)
-
-    def __ne__(self, other):  # type: ignore[override]
-        return _ops.compare("not_equal", self, other)
-
-    __hash__ = object.__hash__
-
-    # ---------------------------------------------------------------- methods
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _ops.mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _ops.min(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims=False, correction=0):
-        return _ops.var(self, axis, keepdims, correction)
-
-    def std(self, axis=None, keepdims=False, correction=0):
-        return _ops.std(self, axis, keepdims, correction)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return _ops.logsumexp(self, axis, keepdims)
-
-    def exp(self):
-        return _ops.exp(self)
-
-    def log(self):
-        return _ops.log(self)
-
-    def log1p(self):
-        return _ops.log1p(self)
-
-    def sqrt(self):
-        return _ops.sqrt(self)
-
-    def tanh(self):
-        return _ops.tanh(self)
-
-    def sigmoid(self):
-        return _ops.sigmoid(self)
-
-    def relu(self):
-        return _ops.relu(self)
-
-    def clip(self, min=None, max=None):
-        return _ops.clip(self, min, max)
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.reshape(self, shape)
-
-    def flatten(self, start_axis: int = 0):
-        return _ops.flatten(self, start_axis)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _ops.permute(self, axes or None)
-
-    permute = transpose
-
-    @property
-    def T(self):
-        """Reversed axes (the matrix transpose for a 2-D tensor)."""
-        return _ops.permute(self, None)
-
-    @property
-    def mT(self):
-        """Transpose of the last two axes."""
-        return _ops.matrix_transpose(self)
+    # The operators (+, @, [], <, ...) and array methods (sum, reshape, T, ...) are
+    # bound by xpnet.ops, which defines the primitives they call.
 
 
 class Parameter(Tensor):
@@ -394,12 +277,10 @@ class Parameter(Tensor):
     The data is cast to ``floatx`` (float32) unless ``dtype`` says otherwise.
 
     Layers create their weights as Parameters; models and optimizers find them
-    by walking attributes. ``grad_buffer`` (default None) is an array of the
-    parameter's shape and dtype that backward may write the gradient into while
-    ``.grad`` is None; ``Model.fit`` sets it for the length of each step only.
+    by walking attributes.
     """
 
-    __slots__ = ("_trainable", "constraint", "grad_buffer", "regularizer")
+    __slots__ = ("_trainable", "constraint", "regularizer")
 
     def __init__(self, data: Any, trainable: bool = True, dtype: Any = None, name=None):
         if isinstance(data, Tensor):
@@ -412,10 +293,6 @@ class Parameter(Tensor):
         self.trainable = trainable
         self.regularizer = None  # callable(Parameter) -> scalar Tensor, added to the loss
         self.constraint = None  # callable(array) -> array, applied after each update
-        # where backward may write this parameter's gradient while .grad is None (an
-        # array of its shape and dtype, e.g. lent by fit's fused optimizer step); ops
-        # that can write their output in place use it through grad_buffer()
-        self.grad_buffer = None
 
     @property
     def trainable(self) -> bool:
@@ -461,7 +338,7 @@ class Function:
         ctx = cls()
         ctx.xp = B.namespace_of(datas, cls.__name__)
         out = ctx.forward(*datas, **kwargs)
-        if not (_GradMode.enabled and True in needs):
+        if not (_grad_mode.enabled and True in needs):
             return Tensor._make(out, None)
         ctx.parents = args
         ctx.needs = needs
@@ -472,6 +349,16 @@ class Function:
 
     def backward(self, grad):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def sink(self, i: int):
+        """Inside ``backward``: the array input ``i``'s gradient may be written into
+        (a sink given to :meth:`Tensor.backward` for that leaf, while it has received
+        no gradient yet), or None. A backward that writes there returns that array."""
+        sinks = _engine.sinks
+        if not sinks:
+            return None
+        p = self.parents[i]
+        return sinks.get(p) if p.grad is None else None
 
 
 class _Freed:
@@ -535,14 +422,6 @@ def _interior_parents(node: Tensor) -> list:
     ]
 
 
-def grad_buffer(t):
-    """The array ``t``'s gradient may be written into, or None: a Parameter's lent
-    ``grad_buffer`` while its ``.grad`` is None (the first contribution of a backward;
-    later ones are added to it as new arrays)."""
-    buf = getattr(t, "grad_buffer", None)
-    return buf if buf is not None and t.grad is None else None
-
-
 def _backward_order(root: Tensor) -> list:
     """The nodes below ``root``, each before every parent it has (reversed
     topological order). A chain, where each node has one interior parent at most
@@ -562,14 +441,42 @@ def _backward_order(root: Tensor) -> list:
     return order
 
 
-def _accumulate(leaf: Tensor, g) -> None:
+class _Engine(threading.local):
+    """The backward pass in progress in this thread: its gradient sinks."""
+
+    sinks = None
+
+
+_engine = _Engine()
+
+
+def _accumulate(leaf: Tensor, g, sinks) -> None:
+    if sinks:
+        sink = sinks.get(leaf)
+        if sink is not None:  # the gradient goes into (or already is) the caller's array
+            if leaf.grad is None:
+                leaf.grad = g if g is sink else B.copy_into(sink, g)
+                return
+            if leaf.grad is sink and B.update_inplace(sink, g, "add"):
+                return
     leaf.grad = g if leaf.grad is None else leaf.grad + g
 
 
-def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
+def _run_backward(root: Tensor, grad, retain_graph: bool, sinks=None) -> None:
+    if sinks is not None and not sinks:
+        sinks = None
     if root._ctx is None:  # backward() on a leaf
-        _accumulate(root, grad)
+        _accumulate(root, grad, sinks)
         return
+    saved = _engine.sinks
+    _engine.sinks = sinks
+    try:
+        _walk(root, grad, retain_graph, sinks)
+    finally:
+        _engine.sinks = saved
+
+
+def _walk(root: Tensor, grad, retain_graph: bool, sinks) -> None:
     grads: dict[int, Any] = {id(root): grad}
     for node in _backward_order(root):
         g = grads.pop(id(node), None)
@@ -591,7 +498,7 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
             if pg.shape != pshape:
                 pg = unbroadcast(ctx.xp, pg, tuple(pshape))
             if p._ctx is None:  # a leaf: every node that feeds it comes before it anyway
-                _accumulate(p, pg)
+                _accumulate(p, pg, sinks)
                 continue
             key = id(p)
             prev = grads.get(key)
@@ -610,6 +517,3 @@ def to_numpy(x):
     if isinstance(x, Tensor):
         x = x.data
     return B.to_numpy(x)
-
-
-from xpnet import ops as _ops  # noqa: E402  (ops needs Tensor and Function defined above)

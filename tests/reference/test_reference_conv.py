@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 import xpnet as xn
-from xpnet import layers, nn_ops
+from xpnet import layers
+from xpnet.ops import nn as nn_ops
 
 from reference_utils import compare, torch_tensor
 

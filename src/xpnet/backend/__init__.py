@@ -36,6 +36,7 @@ from xpnet.backend.convert import (
 )
 from xpnet.backend.kernels import (
     add_into,
+    can_update_in_place,
     copy_into,
     divide_into,
     flat_buffer,
@@ -54,7 +55,6 @@ from xpnet.backend.kernels import (
     sqrt_into,
     subtract_one_at,
     update_inplace,
-    writes_in_place,
 )
 from xpnet.backend.random import (
     SeedGenerator,
@@ -108,6 +108,7 @@ __all__ = [
     "backend_name_of_type",
     "backend_of",
     "bernoulli",
+    "can_update_in_place",
     "capabilities",
     "check_compatible",
     "copy_into",
@@ -158,6 +159,5 @@ __all__ = [
     "truncated_normal",
     "update_inplace",
     "use_backend",
-    "writes_in_place",
     "xp",
 ]

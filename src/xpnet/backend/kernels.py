@@ -35,6 +35,7 @@ __all__ = [
     "Kernels",
     "StandardKernels",
     "add_into",
+    "can_update_in_place",
     "copy_into",
     "divide_into",
     "flat_buffer",
@@ -53,7 +54,6 @@ __all__ = [
     "sqrt_into",
     "subtract_one_at",
     "update_inplace",
-    "writes_in_place",
 ]
 
 
@@ -133,13 +133,16 @@ class StandardKernels:
     def scatter_add(self, values2d, indices, num: int):
         return scatter_add_standard(self.xp, values2d, indices, num)
 
-    def subtract_one_at(self, p, flat_index, labels, classes):
-        """``p - one_hot(labels)`` for (rows, classes) ``p``; ``classes``: the class ids.
+    def subtract_one_at(self, p, flat_index, labels):
+        """``p - one_hot(labels)`` for (rows, classes) ``p``.
 
         The standard has no indexed update: the one-hot is a (rows, classes)
-        comparison of each row's label with the class ids.
+        comparison of each row's label with the class ids, O(rows * classes), where
+        a scatter-add would build a (rows * classes, rows) one-hot.
         """
-        return p - self.xp.astype(classes[None, :] == labels[:, None], p.dtype)
+        xp = self.xp
+        classes = xp.arange(p.shape[1], dtype=labels.dtype, device=array_api_compat.device(p))
+        return p - xp.astype(classes[None, :] == labels[:, None], p.dtype)
 
 
 class TorchKernels(StandardKernels):
@@ -292,11 +295,12 @@ class InplaceKernels(StandardKernels):
             self.lib.add.at(out, indices, values2d)
         return out
 
-    def subtract_one_at(self, p, flat_index, labels, classes):
-        # 1 off each row's label entry through the flat index, in place (no one-hot,
-        # ~3x faster at 10 classes); ``p`` is the caller's own fresh array
+    def subtract_one_at(self, p, flat_index, labels):
+        # 1 off each row's label entry through the flat index, in place (a fancy-index
+        # update on a view; no one-hot, ~3x faster at 10 classes); ``p`` is the
+        # caller's own fresh array
         if not (self.writable(p) and p.flags.c_contiguous):
-            return super().subtract_one_at(p, flat_index, labels, classes)
+            return super().subtract_one_at(p, flat_index, labels)
         flat = p.reshape(-1)
         flat[flat_index] -= 1.0
         return p
@@ -355,7 +359,7 @@ def kernels_of(x) -> StandardKernels:
 # --------------------------------------------------------------------------- the calls
 
 
-def writes_in_place(dst) -> bool:
+def can_update_in_place(dst) -> bool:
     """Whether arrays like ``dst`` are written in place by their owner (the in-place
     family, and ``dst`` writable); elsewhere updates rebind to new arrays."""
     k = kernels_of(dst)
@@ -459,11 +463,11 @@ def row_major(x):
     return kernels_of(x).row_major(x)
 
 
-def subtract_one_at(p, flat_index, labels, classes):
+def subtract_one_at(p, flat_index, labels):
     """``p - one_hot(labels)`` for (rows, classes) ``p`` (the sparse softmax gradient):
-    in place through the flat index where the backend writes in place, else through
-    a (rows, classes) comparison with the class ids ``classes``."""
-    return kernels_of(p).subtract_one_at(p, flat_index, labels, classes)
+    in place through ``flat_index`` (each row's label in the flattened ``p``) where
+    the backend writes in place, else through a (rows, classes) comparison."""
+    return kernels_of(p).subtract_one_at(p, flat_index, labels)
 
 
 def scatter_add(xp, values, indices, num: int, axis: int = 0):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from xpnet.backend.convert import numpy_dtype, _resolve_dtype, asarray, backend_of
+from xpnet.backend.convert import _resolve_dtype, asarray, backend_of, numpy_dtype
 from xpnet.backend.select import Backend, dtype_for, get_backend
 
 

@@ -237,9 +237,8 @@ class Layer:
     def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
         if type(inputs) is not Tensor:  # (a Tensor, the usual case, needs neither)
             if _is_symbolic(inputs):  # xn.Input(...) placeholders: record a functional node
-                from xpnet.models.functional import symbolic_call
-
-                return symbolic_call(self, inputs, args, kwargs, training)
+                first = inputs[0] if type(inputs) in (list, tuple) else inputs
+                return type(first).record_call(self, inputs, args, kwargs, training)
             inputs = to_tensor(inputs, self.dtype)
         if not self.built:
             shape = _shape_of(inputs)

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import activations, constraints, initializers, nn_ops, ops, regularizers
+from xpnet import activations, constraints, initializers, ops, regularizers
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.core import positive_int
+from xpnet.ops import nn as nn_ops
 
 __all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
 

@@ -3,7 +3,7 @@ RMSNormalization, UnitNormalization and the Normalization preprocessing layer.
 
 BatchNormalization (in training), LayerNormalization and GroupNormalization all
 standardize over some axes and apply a learned affine map. They share one fused
-primitive, :class:`Standardize`, whose backward is the closed form of the
+primitive, :class:`~xpnet.ops.norm.Standardize`, whose backward is the closed form of the
 normalization gradient and which keeps no full-size intermediate for it; the
 composite of elementary ops (:func:`standardize_composite`) is kept beside it
 as the reference the tests compare it with.
@@ -20,7 +20,8 @@ from xpnet import backend as B
 from xpnet import constraints, initializers, ops, regularizers
 from xpnet.backend import host_numpy as np
 from xpnet.layers.base import InputSpec, Layer
-from xpnet.tensor import Function, Tensor
+from xpnet.ops.norm import Standardize, moments, standardize
+from xpnet.tensor import Tensor
 
 __all__ = [
     "BatchNormalization",
@@ -30,94 +31,6 @@ __all__ = [
     "RMSNormalization",
     "UnitNormalization",
 ]
-
-
-# --------------------------------------------------------------------------- the fused primitive
-
-
-def moments(xp, x, axes: tuple[int, ...]):
-    """Mean and (biased) variance of array ``x`` over ``axes``, with kept dimensions."""
-    return xp.mean(x, axis=axes, keepdims=True), xp.var(x, axis=axes, keepdims=True)
-
-
-def _fits(v, shape) -> bool:
-    """Whether ``v`` (None or an array) broadcasts into ``shape`` without growing it."""
-    if v is None:
-        return True
-    vs = tuple(v.shape)
-    if len(vs) > len(shape):
-        return False
-    return all(a in (1, b) for a, b in zip(vs[::-1], shape[::-1]))
-
-
-class Standardize(Function):
-    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over ``axes``.
-
-    ``mean`` and ``var`` must be the moments of ``x`` over ``axes`` (keepdims,
-    from :func:`moments`); the backward accounts for their dependence on ``x``.
-    ``gamma`` and ``beta`` (None to skip) broadcast against ``x``.
-
-    Fused for memory and speed: the composite of elementary ops keeps about
-    five arrays the size of ``x`` for its backward; this keeps none beyond ``x``
-    itself (which the graph holds anyway) and the per-group statistics, and
-    its backward is the closed form
-    ``dx = inv * (g' - mean(g') - xhat * mean(g' * xhat))`` with ``g' = g * gamma``.
-    """
-
-    def forward(self, x, gamma=None, beta=None, mean=None, var=None, axes=(), epsilon=1e-3):
-        xp = self.xp
-        inv = 1.0 / xp.sqrt(var + epsilon)
-        self.x, self.gamma, self.mean, self.inv, self.axes = x, gamma, mean, inv, axes
-        stat = tuple(inv.shape)
-        if _fits(gamma, stat) and _fits(beta, stat):
-            # per-channel statistics (BatchNormalization): fold everything into one
-            # scale and one shift, two passes over x
-            scale = inv if gamma is None else inv * gamma
-            shift = -mean * scale if beta is None else beta - mean * scale
-            return x * scale + shift
-        y = (x - mean) * inv
-        if gamma is not None:
-            y = y * gamma
-        return y if beta is None else y + beta
-
-    def backward(self, g):
-        xp = self.xp
-        xhat = (self.x - self.mean) * self.inv
-        gx = None
-        if self.needs[0]:
-            gg = g if self.gamma is None else g * self.gamma
-            m_g = xp.mean(gg, axis=self.axes, keepdims=True)
-            m_gx = xp.mean(gg * xhat, axis=self.axes, keepdims=True)
-            gx = (gg - m_g - xhat * m_gx) * self.inv
-        ggamma = g * xhat if self.needs[1] else None
-        gbeta = g if self.needs[2] else None
-        return gx, ggamma, gbeta
-
-
-def standardize(x, gamma=None, beta=None, axes: Sequence[int] = (-1,), epsilon: float = 1e-3):
-    """Standardize Tensor ``x`` over ``axes`` and apply ``gamma``, ``beta`` (fused).
-
-    >>> import xpnet as xn
-    >>> from xpnet.layers.normalization import standardize
-    >>> y = standardize(xn.Tensor([[1.0, 3.0], [2.0, 6.0]]), axes=(1,), epsilon=0.0)
-    >>> xn.to_numpy(y).tolist()
-    [[-1.0, 1.0], [-1.0, 1.0]]
-    """
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    axes = tuple(a % x.ndim for a in axes)
-    mean, var = moments(x.xp, x.data, axes)
-    return Standardize.apply(x, gamma, beta, mean=mean, var=var, axes=axes, epsilon=epsilon)
-
-
-def standardize_composite(x, gamma=None, beta=None, axes=(-1,), epsilon: float = 1e-3):
-    """The same as :func:`standardize` built from elementary ops (the tests' reference)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    axes = tuple(a % x.ndim for a in axes)
-    centered = x - ops.mean(x, axes, keepdims=True)
-    y = centered / ops.sqrt(ops.mean(centered * centered, axes, keepdims=True) + epsilon)
-    if gamma is not None:
-        y = y * gamma
-    return y if beta is None else y + beta
 
 
 # --------------------------------------------------------------------------- argument checks

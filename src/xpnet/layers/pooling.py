@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import nn_ops, ops
+from xpnet import ops
 from xpnet.layers import _mask
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.conv import normalize_data_format, normalize_padding, normalize_tuple
+from xpnet.ops import nn as nn_ops
 
 __all__ = [
     "AveragePooling1D",

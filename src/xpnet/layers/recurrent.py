@@ -27,12 +27,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import activations, constraints, initializers, ops, regularizers, rnn_ops
+from xpnet import activations, constraints, initializers, ops, regularizers
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.layers import _mask
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.core import positive_int
+from xpnet.ops import rnn as rnn_ops
 from xpnet.tensor import Tensor
 
 __all__ = ["GRU", "LSTM", "SimpleRNN", "from_torch_weights", "to_torch_weights"]

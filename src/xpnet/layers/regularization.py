@@ -18,7 +18,7 @@ from typing import Any
 from xpnet import backend as B
 from xpnet import ops, regularizers
 from xpnet.layers.base import InputSpec, Layer
-from xpnet.tensor import Function
+from xpnet.ops.elementwise import MaskedAffine
 
 __all__ = [
     "ActivityRegularization",
@@ -30,25 +30,6 @@ __all__ = [
     "SpatialDropout2D",
     "SpatialDropout3D",
 ]
-
-
-class MaskedAffine(Function):
-    """``where(keep, x * scale + shift, fill)`` for a boolean ``keep`` mask.
-
-    Fused for memory: backward needs only the boolean mask (one byte per
-    element, or per channel for spatial dropout) and a Python float, where
-    ``x * float_mask`` would keep a float mask as large as ``x``.
-    """
-
-    def forward(self, x, keep, scale=1.0, shift=0.0, fill=0.0):
-        self.keep, self.scale = keep, scale
-        y = x * scale
-        if shift != 0.0:
-            y = y + shift
-        return self.xp.where(keep, y, fill)
-
-    def backward(self, g):
-        return self.xp.where(self.keep, g * self.scale, 0.0), None
 
 
 def check_rate(layer: str, rate: Any) -> float:

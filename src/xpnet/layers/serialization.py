@@ -1,7 +1,9 @@
 """Layers to JSON-ready configs and back: ``{"class_name": ..., "config": ...}``.
 
-Classes are looked up by name among xpnet's layers and models and the
-``custom_objects`` given to ``load_model`` -- never imported from a module
+Classes are looked up by name among xpnet's layers, the classes registered with
+:func:`register_builtin` (xpnet's models register themselves when
+:mod:`xpnet.models` is imported, so this module never imports the models) and
+the ``custom_objects`` given to ``load_model`` -- never imported from a module
 path named in the file, so a saved config cannot run arbitrary code.
 """
 
@@ -14,7 +16,13 @@ from typing import Any
 
 from xpnet.layers.base import Layer
 
-__all__ = ["custom_object_scope", "deserialize_layer", "layer_class", "serialize_layer"]
+__all__ = [
+    "custom_object_scope",
+    "deserialize_layer",
+    "layer_class",
+    "register_builtin",
+    "serialize_layer",
+]
 
 
 class _Scope(threading.local):
@@ -40,16 +48,26 @@ def serialize_layer(layer: Layer) -> dict[str, Any]:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
+_registered: dict[str, type] = {}
+
+
+def register_builtin(*classes: type) -> None:
+    """Make xpnet's own Layer subclasses defined outside ``xpnet.layers`` (the models)
+    known to :func:`deserialize_layer` by their class names."""
+    for cls in classes:
+        _registered.setdefault(cls.__name__, cls)
+
+
 def _builtin_classes() -> dict[str, type]:
     import xpnet.layers as layers_mod
-    from xpnet.models import functional, model, sequential
 
     found: dict[str, type] = {}
-    for module in (layers_mod, functional, sequential, model):
-        for name in dir(module):
-            obj = getattr(module, name)
-            if isinstance(obj, type) and issubclass(obj, Layer):
-                found.setdefault(obj.__name__, obj)
+    for name in dir(layers_mod):
+        obj = getattr(layers_mod, name)
+        if isinstance(obj, type) and issubclass(obj, Layer):
+            found.setdefault(obj.__name__, obj)
+    for name, cls in _registered.items():
+        found.setdefault(name, cls)
     return found
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import ops, rnn_ops
+from xpnet import ops
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer
 from xpnet.layers.serialization import deserialize_layer, serialize_layer
+from xpnet.ops import rnn as rnn_ops
 
 __all__ = ["Bidirectional", "TimeDistributed"]
 

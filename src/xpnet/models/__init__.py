@@ -3,9 +3,13 @@
 Also ``load_model`` (the inverse of ``model.save``) and ``Input``.
 """
 
-from xpnet.models.functional import Functional, Input, InputLayer, SymbolicTensor
+from xpnet.layers.serialization import register_builtin
+from xpnet.layers.symbolic import Input, InputLayer, SymbolicTensor
+from xpnet.models.functional import Functional
 from xpnet.models.model import Model
 from xpnet.models.sequential import Sequential
+
+register_builtin(Functional, Model, Sequential)  # for nested models in saved configs
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True):

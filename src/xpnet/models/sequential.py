@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from xpnet.layers.base import Layer
-from xpnet.models.functional import InputLayer, SymbolicTensor, probe
+from xpnet.layers.symbolic import InputLayer, SymbolicTensor, probe
 from xpnet.models.model import Model
 
 __all__ = ["Sequential"]

@@ -32,7 +32,6 @@ class _State:
         self.params = None  # trainable parameters, fixed at the first step after compile
         self.extras = None  # (regularized parameters, layers with activity regularizers)
         self.backend = None
-        self.lent = None  # (the optimizer's flat step, its gradient views or None)
 
 
 class _LazyLogs(Mapping):
@@ -161,7 +160,7 @@ class Trainer:
                 return contextlib.nullcontext()
             st.backend = B.backend_of(ws[0].data)
         b, cur = st.backend, B.get_backend()
-        if cur.name == b.name and (cur.name == "numpy" or cur.device == b.device):
+        if cur == b:
             return contextlib.nullcontext()
         return B.use_backend(b.name, b.device)
 
@@ -260,37 +259,14 @@ class Trainer:
         extras = self._extras() if (st.extras[0] or st.extras[1]) else ()
         loss = c.loss(ys, outs, sws, n, extras)
         params = st.params
-        views = self._lend_grad_buffers(c.optimizer, params)
-        try:
-            loss.backward()
-            c.optimizer.step(params)
-        finally:  # taken back even when backward or the step raises
-            if views is not None:
-                for p in params:
-                    p.grad_buffer = None
+        # the gradients go straight into the fused optimizer step's buffers (the
+        # engine writes them there; nothing reads .grad between backward and step)
+        loss.backward(sinks=c.optimizer.gradient_sinks(params))
+        c.optimizer.step(params)
         for p in params:
             p.grad = None
         if ys:
             c.update_metrics(ys, outs, sws)
-
-    def _lend_grad_buffers(self, optimizer, params) -> list | None:
-        """Lend the fused optimizer step's gradient views (once it has run) to
-        ``params`` for this step's backward: gradients are written in place and the
-        step copies none. Nothing reads ``.grad`` between the two, and the views are
-        taken back right after the step, so their reuse is never visible."""
-        st = self._state
-        flat = getattr(optimizer, "_flat", None)  # (a subclass may skip __init__)
-        if flat is None:
-            return None
-        lent = st.lent
-        if lent is None or lent[0] is not flat:
-            lent = st.lent = (flat, optimizer.grad_buffers(params))
-        views = lent[1]
-        if views is not None:
-            for p, v in zip(params, views):
-                if p.grad is None:
-                    p.grad_buffer = v
-        return views
 
     def _test_batch(self, batch, layout) -> None:
         st = self._state

@@ -193,6 +193,7 @@ class Adamax(Optimizer):
     """
 
     hyperparameters = ("beta_1", "beta_2", "epsilon")
+    elementwise = True
 
     def __init__(
         self,
@@ -258,6 +259,7 @@ class Nadam(Optimizer):
     """
 
     hyperparameters = ("beta_1", "beta_2", "epsilon")
+    elementwise = True
     scalar_state = ("u_product",)
 
     def __init__(

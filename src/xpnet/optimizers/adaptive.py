@@ -42,6 +42,7 @@ class RMSprop(Optimizer):
     """
 
     hyperparameters = ("rho", "momentum", "epsilon", "centered")
+    elementwise = True
 
     def __init__(
         self,
@@ -120,6 +121,7 @@ class Adagrad(Optimizer):
     """
 
     hyperparameters = ("initial_accumulator_value", "epsilon")
+    elementwise = True
 
     def __init__(
         self,
@@ -181,6 +183,7 @@ class Adadelta(Optimizer):
     """
 
     hyperparameters = ("rho", "epsilon")
+    elementwise = True
 
     def __init__(
         self,

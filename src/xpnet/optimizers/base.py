@@ -13,9 +13,12 @@ Values are computed with ordinary Array API calls and stored, as in Keras,
 through :meth:`Optimizer.assign`, :meth:`~Optimizer.assign_add` and
 :meth:`~Optimizer.assign_sub`, on parameters and on state variables alike.
 Those three are the one place that decides how to store: in place where the
-backend profits and the optimizer owns the array (see
-:func:`xpnet.backend.update_inplace`), by rebinding ``.data`` everywhere else
-(JAX, CuPy, array-api-strict, or ``opt.inplace = False``).
+backend's arrays update in place and the optimizer owns the array (NumPy and
+CuPy; see :func:`xpnet.backend.update_inplace`), by rebinding ``.data``
+everywhere else (JAX, PyTorch, array-api-strict, or ``opt.inplace = False``).
+
+Where ``update_step`` is elementwise, the step runs it once over all parameters
+laid end to end (:mod:`xpnet.optimizers.fused`) on backends that update in place.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from xpnet import backend as B
 from xpnet._registry import Registry
 from xpnet.backend import host_numpy as np
 from xpnet.optimizers import _checks, schedules
+from xpnet.optimizers.fused import FlatStep, FlatVariable
 from xpnet.optimizers.schedules import LearningRateSchedule
 from xpnet.tensor import Tensor
 
@@ -66,18 +70,6 @@ class StateVariable:
 
 
 _ELEMENTWISE: dict[type, bool] = {}  # optimizer class -> its update_step is elementwise
-
-
-class _Flat(StateVariable):
-    """All parameters of one step laid end to end: ``data`` is the flat parameter
-    buffer (each parameter's ``.data`` a view of it), ``grad`` and ``work`` are flat
-    buffers of the same size, ``slots`` the flat state whose views the parameters'
-    own :class:`Slots` hold. ``update_step`` runs on it as on one parameter.
-    ``views``: (holder, view, index) for every parameter (index: its registration)
-    and state variable (index None); ``buffers``: (holder, buffer) for this object
-    and each flat state variable."""
-
-    __slots__ = ("buffer", "buffers", "grad", "grad_views", "key", "slots", "views", "work")
 
 
 class Slots:
@@ -119,13 +111,14 @@ class Optimizer:
             owns where that pays (NumPy; see :func:`xpnet.backend.update_inplace`).
             Default True; False always rebinds ``.data`` to new arrays.
         fuse: where the optimizer's update is elementwise (:attr:`elementwise`) and
-            every parameter is a writeable NumPy array of one dtype, run one update
-            on all of them at once: parameters, gradients and state live as views of
-            flat buffers, so a step makes each NumPy call once instead of once per
-            parameter (Python and call overhead per step, not per parameter). Default
-            True; the results are the same numbers either way. ``Model.fit`` also
-            lends the flat gradient's views (:meth:`grad_buffers`) for each backward,
-            so Dense layers write their gradients there and the step copies none.
+            the parameters are arrays of one dtype on a backend that updates in
+            place (NumPy, CuPy), run one update on all of them at once
+            (:class:`~xpnet.optimizers.fused.FlatStep`): parameters, gradients and
+            state live as views of flat buffers, so a step makes a fixed number of
+            array calls whatever the number of parameters. Default True; the
+            results are the same numbers either way. ``Model.fit`` has the
+            gradients written straight into the flat buffer
+            (:meth:`gradient_sinks`), so the step copies none.
 
     Use it as ``opt.apply(grads, params)``, ``opt.apply_gradients(zip(grads, params))``
     or ``opt.step(params)`` (each Parameter's ``.grad``); ``opt.zero_grad(params)``
@@ -213,8 +206,8 @@ class Optimizer:
         self._index: dict[int, int] = {}  # id(parameter) -> position in _params
         self._slots: list[Slots | None] = []
         self._owned: list[Any] = []  # the array this optimizer last stored in each parameter
-        self._scratch: list[Any] = []  # per parameter: a work array (NumPy only), never state
-        self._flat: _Flat | None = None  # the fused step's buffers (see ``fuse``)
+        self._scratch: list[Any] = []  # per parameter: a work array (in-place backends only)
+        self._flat: FlatStep | None = None  # the fused step's buffers (see ``fuse``)
 
     # ------------------------------------------------------------------ learning rate
     def _check_learning_rate(self, value):
@@ -276,7 +269,7 @@ class Optimizer:
 
     def slots(self, var) -> Slots:
         """The state of parameter ``var``, created by :meth:`init_state` on first use."""
-        if type(var) is _Flat:
+        if type(var) is FlatVariable:
             return var.slots
         i = self._register(var)
         s = self._slots[i]
@@ -289,15 +282,15 @@ class Optimizer:
         from step to step, for the ``B.*_into`` helpers; None where the backend does
         not write in place (the helpers then return new arrays). Not optimizer state:
         never saved, and its contents are garbage between calls."""
-        if type(var) is _Flat:
+        if type(var) is FlatVariable:
             return var.work
         i = self._register(var)
         t = self._scratch[i]
         data = var.data
         if t is None or t.shape != data.shape or t.dtype != data.dtype:
-            if not (self.inplace and B.writes_in_place(data)):
+            if not (self.inplace and B.can_update_in_place(data)):
                 return None
-            t = self._scratch[i] = np.empty_like(data)  # only NumPy writes in place
+            t = self._scratch[i] = B.namespace(data).empty_like(data)
         return t
 
     @staticmethod
@@ -329,7 +322,7 @@ class Optimizer:
 
     def _store(self, ref, value, op: str) -> None:
         old = ref.data
-        if isinstance(ref, StateVariable):
+        if isinstance(ref, (StateVariable, FlatVariable)):
             owned = True
         else:  # a parameter: only the array this optimizer stored last is its own to write
             i = self._register(ref)
@@ -338,7 +331,7 @@ class Optimizer:
             new = value if op == "set" else old + value if op == "add" else old - value
             # NumPy's arithmetic on 0-d arrays returns scalars; keep an array in .data
             ref.data = np.asarray(new) if isinstance(new, np.generic) else new
-        if not isinstance(ref, StateVariable):
+        if not isinstance(ref, (StateVariable, FlatVariable)):
             self._owned[i] = ref.data
 
     def scaled(self, state: StateVariable, factor: float):
@@ -349,7 +342,7 @@ class Optimizer:
         operators (``+=``; JAX rebinds), which is how Adam keeps its temporaries few.
         """
         arr = state.data
-        if self.inplace and B.writes_in_place(arr):
+        if self.inplace and B.can_update_in_place(arr):
             arr *= factor
             return arr
         return arr * factor
@@ -375,20 +368,27 @@ class Optimizer:
         pairs = [(self._raw(g, p), p) for g, p in zip(grads, params) if g is not None]
         if not pairs:
             return
-        clipped = self._clip_gradients([g for g, _ in pairs])
         lr = self.current_learning_rate
+        params = [p for _, p in pairs]
+        flat = self._flat_step(params) if len(pairs) > 1 else None
+        if flat is None or not flat.step(self, [g for g, _ in pairs], lr):
+            self._flat = None  # (rebuilt from the parameters' arrays at the next step)
+            self._step_each(pairs, lr)
+        self.iterations += 1
+        for p in params:
+            if getattr(p, "constraint", None) is not None:
+                self.assign(p, p.constraint(p.data))
+
+    def _step_each(self, pairs, lr) -> None:
+        """The step parameter by parameter: clip, decay, ``update_step`` for each."""
+        clipped = self._clip_gradients([g for g, _ in pairs])
         if self.weight_decay:
             for _, p in pairs:
                 if self._use_weight_decay(p):
                     self.assign_sub(p, p.data * (self.weight_decay * lr))
         self.begin_step()
-        if not (len(pairs) > 1 and self._fused_step(clipped, [p for _, p in pairs], lr)):
-            for g, (_, p) in zip(clipped, pairs):
-                self.update_step(g, p, lr)
-        self.iterations += 1
-        for _, p in pairs:
-            if getattr(p, "constraint", None) is not None:
-                self.assign(p, p.constraint(p.data))
+        for g, (_, p) in zip(clipped, pairs):
+            self.update_step(g, p, lr)
 
     # ------------------------------------------------------------------ the fused step
     def _fusable(self) -> bool:
@@ -405,99 +405,30 @@ class Optimizer:
             _ELEMENTWISE[cls] = fusable
         return fusable
 
-    def _fused_step(self, grads: list, params: list, lr: float) -> bool:
-        """Run ``update_step`` once on all ``params`` laid end to end; False (nothing
-        done) where that does not apply, and the caller updates them one by one."""
+    def _flat_step(self, params: list) -> FlatStep | None:
+        """The fused step's buffers for exactly ``params`` (built on first use), or None
+        where the update is not elementwise or the backend does not update in place."""
         if not self._fusable():
-            return False
+            return None
         flat = self._flat
         if flat is None or flat.key != tuple(map(id, params)):
-            flat = self._flat = self._build_flat(params)
-            if flat is None:
-                return False
-        dtype = flat.buffer.dtype
-        for g in grads:
-            if type(g) is not np.ndarray or g.dtype != dtype:
-                return False
-        # Re-adopt what was rebound since the last step (set_weights, a constraint, a
-        # state assigned by hand): its values go into the buffer, the view back in place.
-        for holder, view, i in flat.views:
-            data = holder.data
-            if data is not view:
-                if type(data) is not np.ndarray or data.shape != view.shape:
-                    self._flat = None
-                    return False
-                np.copyto(view, data)
-                holder.data = view
-                if i is not None:  # a parameter: the view is again this optimizer's own
-                    self._owned[i] = view
-        for view, g in zip(flat.grad_views, grads):
-            if g is not view:  # a lent buffer (fit) holds the gradient already
-                np.copyto(view, g)
-        self.update_step(flat.grad, flat, lr)
-        # update_step may have rebound (``assign`` stores new arrays): copy back
-        for holder, buffer in flat.buffers:
-            if holder.data is not buffer:
-                np.copyto(buffer, holder.data)
-                holder.data = buffer
-        return True
-
-    def grad_buffers(self, params) -> list | None:
-        """Views of the fused step's flat gradient, one per parameter of ``params``,
-        or None where no fused step was built for exactly these parameters.
-
-        A training loop may lend them as the parameters' ``grad_buffer`` for a
-        backward: the gradients are then written in place, and the step skips their
-        copies. The views are overwritten by the next backward that writes them, so
-        a loop lends them only where nothing else reads ``.grad`` (``fit`` lends them
-        from backward to the step and takes them back at once)."""
-        flat = self._flat
-        if flat is None or flat.key != tuple(map(id, params)):
-            return None
-        return flat.grad_views
-
-    def _build_flat(self, params: list) -> _Flat | None:
-        first = params[0].data
-        if not B.writes_in_place(first) or len({id(p) for p in params}) != len(params):
-            return None
-        dtype = first.dtype
-        states = [self.slots(p) for p in params]
-        names = list(states[0]._vars)
-        for p, s in zip(params, states):
-            if not (B.writes_in_place(p.data) and p.data.dtype == dtype) or list(s._vars) != names:
-                return None
-            like = (p.data.shape, dtype)
-            for var in s._vars.values():
-                data = var.data
-                if type(data) is not np.ndarray or (data.shape, data.dtype) != like:
-                    return None
-        n = sum(int(p.data.size) for p in params)
-        flat = _Flat(np.empty(n, dtype), "flat")
-        flat.buffer, flat.grad, flat.work = flat.data, np.empty(n, dtype), np.empty(n, dtype)
-        flat.key = tuple(map(id, params))
-        flat.slots = Slots({name: np.zeros(n, dtype) for name in names})
-        flat.buffers = [(flat, flat.buffer)]
-        flat.buffers += [(var, var.data) for var in flat.slots._vars.values()]
-        flat.views, flat.grad_views = [], []
-
-        def view(buffer, start, shape):
-            return buffer[start : start + int(np.prod(shape, dtype=np.int64))].reshape(shape)
-
-        start = 0
-        for p, s in zip(params, states):
-            shape, i = p.data.shape, self._register(p)
-            v = view(flat.buffer, start, shape)
-            np.copyto(v, p.data)
-            p.data = self._owned[i] = v
-            flat.views.append((p, v, i))
-            flat.grad_views.append(view(flat.grad, start, shape))
-            for name, var in s._vars.items():
-                sv = view(flat.slots._vars[name].data, start, shape)
-                np.copyto(sv, var.data)
-                var.data = sv
-                flat.views.append((var, sv, None))
-            start += int(p.data.size)
+            flat = self._flat = FlatStep.build(self, params)
         return flat
+
+    def gradient_sinks(self, params) -> dict | None:
+        """``{parameter: array}``: where a backward may write the gradients of
+        ``params`` so that this optimizer's next step copies none (views of the fused
+        step's flat gradient), for ``loss.backward(sinks=...)``; None where the step
+        is not fused (see ``fuse``). The arrays are overwritten by every backward
+        given them, so pass them only where nothing keeps ``.grad`` across steps
+        (``Model.fit`` passes them for each training step)."""
+        params = _parameters(params)
+        if not params or any(p.grad is not None for p in params):
+            return None
+        for p in params:
+            self._register(p)
+        flat = self._flat_step(params) if len(params) > 1 else None
+        return None if flat is None else flat.sinks()
 
     def apply_gradients(self, grads_and_vars) -> int:
         """``apply`` for an iterable of ``(gradient, parameter)`` pairs; returns ``iterations``."""

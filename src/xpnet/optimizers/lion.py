@@ -37,6 +37,7 @@ class Lion(Optimizer):
     """
 
     hyperparameters = ("beta_1", "beta_2")
+    elementwise = True
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ class SGD(Optimizer):
     """
 
     hyperparameters = ("momentum", "nesterov")
+    elementwise = True
 
     def __init__(
         self,

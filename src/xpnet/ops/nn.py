@@ -46,7 +46,7 @@ than either and is not kept.
 >>> import numpy as np, xpnet as xn
 >>> x = xn.Tensor(np.ones((1, 4, 4, 1), dtype="float32"))
 >>> w = xn.Tensor(np.ones((3, 3, 1, 2), dtype="float32"))
->>> y = xn.nn_ops.conv2d(x, w)
+>>> y = xn.ops.nn.conv2d(x, w)
 >>> y.shape, xn.to_numpy(y)[0, 0, 0].tolist()
 ((1, 2, 2, 2), [9.0, 9.0])
 """
@@ -57,6 +57,7 @@ import dataclasses
 import math
 
 from xpnet import backend as B
+from xpnet.ops._common import as_tensor, set_at
 from xpnet.tensor import Function, Tensor
 
 __all__ = [
@@ -106,7 +107,7 @@ def _pad_or_crop(xp, x, pads):
     if pt or pb or pl or pr:
         c, h, w, n = x.shape
         out = xp.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype, device=B.device_of(x))
-        x = _set_at(out, (_ALL, slice(pt, pt + h), slice(pl, pl + w), _ALL), x)
+        x = set_at(out, (_ALL, slice(pt, pt + h), slice(pl, pl + w), _ALL), x)
     return x
 
 
@@ -115,16 +116,8 @@ def _window(a, rows: slice, cols: slice):
     return a[:, rows, cols, :]
 
 
-def _set_at(x, index, values):
-    """``x[index] = values`` on a buffer we own (in place where possible, as :func:`_add_at`)."""
-    import array_api_extra as xpx
-
-    return xpx.at(x, index).set(values)
-
-
 def _add_at(x, index, values):
-    """``x[index] += values`` on a buffer we own: in place where arrays are writeable,
-    a functional update on JAX (the standard has no functional update)."""
+    """``x[index] += values`` on a buffer we own (as :func:`set_at`)."""
     import array_api_extra as xpx
 
     return xpx.at(x, index).add(values)
@@ -383,7 +376,7 @@ class _Shift:
         """(cout, M) at the strided outputs -> (cout, Hp*Wp*N) on the dense grid, 0 elsewhere."""
         full = xp.zeros((g.cout, g.hp, g.wp, g.n), dtype=gt.dtype, device=B.device_of(gt))
         r, s = _Shift._strided(g)
-        full = _set_at(full, (_ALL, r, s, _ALL), xp.reshape(gt, (g.cout, g.ho, g.wo, g.n)))
+        full = set_at(full, (_ALL, r, s, _ALL), xp.reshape(gt, (g.cout, g.ho, g.wo, g.n)))
         return xp.reshape(full, (g.cout, -1))
 
     @staticmethod
@@ -528,12 +521,6 @@ def _resolve_pads(padding, h, w, kernel, strides, dilation):
     return ((int(pt), int(pb)), (int(pl), int(pr)))
 
 
-def _as_tensor(x):
-    if isinstance(x, Tensor):
-        return x
-    return Tensor._make(x, None) if hasattr(x, "shape") else Tensor(x)
-
-
 def conv2d(
     x,
     kernel,
@@ -564,7 +551,7 @@ def conv2d(
     Returns:
         (N, Ho, Wo, F), on the inputs' backend and device.
     """
-    x, kernel = _as_tensor(x), _as_tensor(kernel)
+    x, kernel = as_tensor(x), as_tensor(kernel)
     method = method or default_conv_method()
     if method not in _METHODS:
         raise ValueError(f"conv2d: method must be one of {CONV_METHODS}; got {method!r}.")
@@ -604,7 +591,7 @@ def conv2d_transpose(
     Returns:
         (N, Ho, Wo, F).
     """
-    x, kernel = _as_tensor(x), _as_tensor(kernel)
+    x, kernel = as_tensor(x), as_tensor(kernel)
     method = method or default_conv_method()
     if method not in _METHODS:
         raise ValueError(f"conv2d_transpose: method must be one of {CONV_METHODS}; got {method!r}.")
@@ -824,11 +811,11 @@ def max_pool2d(x, pool_size=2, strides=None, padding: str = "valid") -> Tensor:
     ``strides`` defaults to ``pool_size``; "same" padding pads with -inf. The
     gradient goes to the first maximum of each window (row-major), as PyTorch.
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     return MaxPool2D.apply(x, geom=_pool_geom(x.shape, pool_size, strides, padding))
 
 
 def avg_pool2d(x, pool_size=2, strides=None, padding: str = "valid") -> Tensor:
     """Average pooling of channels-last ``x``; "same" padding averages real inputs only."""
-    x = _as_tensor(x)
+    x = as_tensor(x)
     return AvgPool2D.apply(x, geom=_pool_geom(x.shape, pool_size, strides, padding))
