@@ -6,16 +6,16 @@ type) and calls it. Two families, chosen from the backend's
 :class:`~xpnet.backend.select.Capabilities`:
 
 * :class:`StandardKernels`, standard calls only: every result is a new array and
-  nothing is written into an array someone else may hold. array-api-strict, JAX
-  (also inside ``jax.jit``) and PyTorch take it (PyTorch with its native
-  scatter-add and contiguous copy).
+  nothing is written into an array someone else may hold. array-api-strict and
+  JAX (also inside ``jax.jit``) take it.
 * :class:`InplaceKernels`, for libraries whose ufuncs write into ``out=`` and
   whose arrays and views update in place: NumPy and CuPy share it. GEMMs write
   into the buffers the engine hands out, optimizers keep their temporaries in
   scratch arrays, ReLU runs in place on its own GEMM output, and the optimizer
   step runs on flat buffers (:mod:`xpnet.optimizers.fused`). NumPy's instance
   only swaps in the ufuncs' own ``reduce`` for two reductions (the same numbers
-  without ``np.sum``'s Python wrapper).
+  without ``np.sum``'s Python wrapper). PyTorch takes the same family spelled
+  in its own words (:class:`TorchKernels`: ``out=``, ``copy_``, ``add_``).
 
 Both families give the same numbers; the standard one is kept, tested on every
 backend (array-api-strict and JAX take it) and benchmarked beside the other.
@@ -146,18 +146,133 @@ class StandardKernels:
 
 
 class TorchKernels(StandardKernels):
-    """The standard family with PyTorch's native scatter-add and contiguous copy.
+    """The in-place family in PyTorch's words: ``out=`` and the ``*_`` methods.
 
-    PyTorch on the CPU measured slower with in-place updates (its temporaries are
-    then trimmed and faulted back every step), so it keeps new arrays.
+    PyTorch tensors update in place and take ``out=`` like NumPy and CuPy arrays,
+    but under other names (``copy_``, ``add_``, ``dim=``, no ``copyto``), so the
+    same kernels are spelled here once more. On the CPU this made the MLP epoch
+    of benchmarks/bench_mlp.py (workload 7) faster than rebinding: the fused
+    optimizer step makes a fixed number of calls instead of a dozen per parameter.
     """
 
-    def scatter_add(self, values2d, indices, num: int):
-        out = self.xp.zeros((num, values2d.shape[1]), dtype=values2d.dtype, device=values2d.device)
-        return out.index_add_(0, indices, values2d)
+    inplace = True
+
+    def __init__(self, xp, name: str, lib) -> None:
+        super().__init__(xp, name)
+        self.lib = lib
+
+    def writable(self, x) -> bool:
+        return not x.requires_grad  # (xpnet's own arrays never require torch's autograd)
+
+    def _fits(self, out, *args) -> bool:
+        if out is None or out.requires_grad:
+            return False
+        t = type(out)
+        for a in args:
+            if type(a) is t:
+                if a.shape != out.shape or a.dtype != out.dtype or a.device != out.device:
+                    return False
+            elif type(a) is not float:
+                return False
+        return True
+
+    def update(self, dst, value, op: str) -> bool:
+        if op not in ("add", "sub") or not self._fits(dst, value):
+            return False
+        if op == "add":
+            dst.add_(value)
+        else:
+            dst.sub_(value)
+        return True
+
+    def copy_into(self, dst, src):
+        dst.copy_(src)
+        return dst
+
+    def flat_buffer(self, like, n: int, zero: bool = False):
+        make = self.lib.zeros if zero else self.lib.empty
+        return make((n,), dtype=like.dtype, device=like.device)
+
+    def multiply_into(self, out, a, b):
+        if self._fits(out, a, b):
+            return self.lib.mul(a, b, out=out)
+        return a * b
+
+    def divide_into(self, out, a, b):
+        if self._fits(out, a, b):
+            return self.lib.div(a, b, out=out)
+        return a / b
+
+    def sqrt_into(self, out, a):
+        if self._fits(out, a):
+            return self.lib.sqrt(a, out=out)
+        return self.lib.sqrt(a)
+
+    def add_into(self, y, b):
+        if b.dtype != y.dtype:
+            return y + b
+        return y.add_(b)
+
+    def relu_into(self, y):
+        return y.clamp_min_(0.0)
+
+    def relu_backward(self, mask, g):
+        if g.shape == mask.shape:
+            return self.lib.mul(g, mask > 0)  # a float times a bool: no cast of the mask
+        return super().relu_backward(mask, g)
+
+    def matmul_into(self, out, a, b):
+        if (
+            type(out) is type(a)
+            and not out.requires_grad
+            and a.dtype == out.dtype
+            and b.dtype == out.dtype
+            and out.shape == (a.shape[0], b.shape[-1])
+            and out.is_contiguous()
+        ):
+            return self.lib.matmul(a, b, out=out)
+        return a @ b
+
+    def sum(self, x, axis=None, keepdims: bool = False, out=None):
+        if axis is None:
+            return self.lib.sum(x)
+        if (
+            type(out) is type(x)
+            and not out.requires_grad
+            and out.dtype == x.dtype
+            and out.is_contiguous()
+            and tuple(out.shape) == _reduced_shape(x.shape, axis, keepdims)
+        ):
+            return self.lib.sum(x, dim=axis, keepdim=keepdims, out=out)
+        return self.lib.sum(x, dim=axis, keepdim=keepdims)
+
+    def ones_like(self, x):
+        return self.lib.ones_like(x)
+
+    def reshape(self, x, shape):
+        return x.reshape(shape)
 
     def row_major(self, x):
         return x.contiguous()
+
+    def scatter_add(self, values2d, indices, num: int):
+        out = self.xp.zeros(
+            (num, values2d.shape[1]), dtype=values2d.dtype, device=values2d.device
+        )
+        return out.index_add_(0, indices, values2d)
+
+    def subtract_one_at(self, p, flat_index, labels):
+        if not p.is_contiguous():
+            return super().subtract_one_at(p, flat_index, labels)
+        p.view(-1)[flat_index] -= 1.0
+        return p
+
+
+def _reduced_shape(shape, axis, keepdims: bool) -> tuple:
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    if keepdims:
+        return tuple(1 if i in axes else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
 
 
 class JaxKernels(StandardKernels):
@@ -258,7 +373,7 @@ class InplaceKernels(StandardKernels):
 
     def matmul_into(self, out, a, b):
         if (
-            out is not None
+            type(out) is type(a)
             and self.writable(out)
             and a.dtype == out.dtype
             and b.dtype == out.dtype
@@ -268,7 +383,7 @@ class InplaceKernels(StandardKernels):
         return a @ b
 
     def sum(self, x, axis=None, keepdims: bool = False, out=None):
-        if out is not None and self.writable(out) and out.dtype == x.dtype:
+        if type(out) is type(x) and self.writable(out) and out.dtype == x.dtype:
             try:
                 return self.lib.sum(x, axis=axis, keepdims=keepdims, out=out)
             except ValueError:  # not the result's shape: a new array
@@ -313,7 +428,7 @@ class NumPyKernels(InplaceKernels):
 
     def sum(self, x, axis=None, keepdims: bool = False, out=None):
         add = self.lib.add
-        if out is not None and self.writable(out) and out.dtype == x.dtype:
+        if type(out) is type(x) and self.writable(out) and out.dtype == x.dtype:
             try:
                 return add.reduce(x, axis=axis, keepdims=keepdims, out=out)
             except ValueError:
@@ -334,12 +449,12 @@ def _build(x) -> StandardKernels:
         name = "numpy"
     if name is None and array_api_compat.is_jax_array(x):  # a tracer inside jax.jit
         name = "jax"
+    if name == "torch":  # the in-place family in PyTorch's own words
+        return TorchKernels(xp, name, importlib.import_module("torch"))
     if capabilities(name or "").inplace:
         lib = importlib.import_module(name)
         cls = NumPyKernels if name == "numpy" else InplaceKernels
         return cls(xp, name, lib)
-    if name == "torch":
-        return TorchKernels(xp, name)
     if name == "jax":
         return JaxKernels(xp, name)
     return StandardKernels(xp, name)

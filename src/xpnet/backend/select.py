@@ -77,9 +77,9 @@ class Capabilities:
     """What a backend's library can do beyond the standard, read by the kernels.
 
     Attributes:
-        inplace: its ufuncs write into ``out=`` and its arrays update in place
-            (``a += b``, ``copyto``), views included: the in-place kernel family
-            (NumPy and CuPy share it).
+        inplace: its functions write into ``out=`` and its arrays update in place
+            (``a += b``, copies into views): the in-place kernel family (NumPy and
+            CuPy share it; PyTorch spells it in its own words).
         scatter_add: it has a native scatter-add (``out[i] += v`` with repeats).
         traceable: whole steps can be compiled (``jax.jit``).
         host_memory: its arrays live in host memory, so reading one costs no
@@ -95,7 +95,7 @@ class Capabilities:
 CAPABILITIES = {
     "numpy": Capabilities(inplace=True, scatter_add=True, host_memory=True),
     "cupy": Capabilities(inplace=True, scatter_add=True),
-    "torch": Capabilities(scatter_add=True),
+    "torch": Capabilities(inplace=True, scatter_add=True),
     "jax": Capabilities(scatter_add=True, traceable=True),
     "array_api_strict": Capabilities(host_memory=True),
 }

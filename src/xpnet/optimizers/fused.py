@@ -26,6 +26,7 @@ operations in the same order on the same values.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from xpnet import backend as B
@@ -63,7 +64,7 @@ class FlatStep:
         self.key = tuple(map(id, params))
         first = params[0].data
         self.dtype = first.dtype
-        sizes = [int(p.data.size) for p in params]
+        sizes = [math.prod(p.data.shape) for p in params]
         n = sum(sizes)
         states = [opt.slots(p) for p in params]
         names = list(states[0]._vars)
@@ -182,7 +183,7 @@ class FlatStep:
             mask = B.flat_buffer(self.var.data, int(self.var.data.shape[0]), zero=True)
             start = 0
             for p, on in zip(self.params, use):
-                size = int(p.data.size)
+                size = math.prod(p.data.shape)
                 if on:
                     mask[start : start + size] = 1.0
                 start += size
