@@ -256,9 +256,7 @@ class TorchKernels(StandardKernels):
         return x.contiguous()
 
     def scatter_add(self, values2d, indices, num: int):
-        out = self.xp.zeros(
-            (num, values2d.shape[1]), dtype=values2d.dtype, device=values2d.device
-        )
+        out = self.xp.zeros((num, values2d.shape[1]), dtype=values2d.dtype, device=values2d.device)
         return out.index_add_(0, indices, values2d)
 
     def subtract_one_at(self, p, flat_index, labels):
