@@ -2,7 +2,7 @@
 
 One training-style step (forward, and backward of sum(outputs * g)) of SimpleRNN,
 LSTM and GRU with return_sequences on (batch 64, 50 steps, 64 features), 128 units:
-xpnet fused (xpnet.rnn_ops), xpnet unfused (a per-step loop of ops) and PyTorch's
+xpnet fused (xpnet.ops.rnn), xpnet unfused (a per-step loop of ops) and PyTorch's
 nn.RNN / nn.LSTM / nn.GRU on the same weights, the same thread count. Competitors
 alternate by block (a block of steps each, in turn), medians of the block medians.
 

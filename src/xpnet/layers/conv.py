@@ -4,7 +4,7 @@ Kernels are channels-last as in Keras: Conv1D ``(k, C/groups, filters)``,
 Conv2D ``(kh, kw, C/groups, filters)``, Conv2DTranspose ``(kh, kw, filters, C)``,
 DepthwiseConv2D ``(kh, kw, C, depth_multiplier)``. Inputs are channels-last
 unless ``data_format="channels_first"``. The numerics live in
-:mod:`xpnet.nn_ops` (standard Array API calls only); a ReLU activation is
+:mod:`xpnet.ops.nn` (standard Array API calls only); a ReLU activation is
 fused into the convolution node.
 
 To move weights to or from PyTorch: ``torch_weight = kernel.transpose(3, 2, 0, 1)``

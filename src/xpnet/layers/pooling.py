@@ -1,6 +1,6 @@
 """Pooling layers with Keras's names and arguments.
 
-Windowed pooling runs through :mod:`xpnet.nn_ops` (elementwise maxima and sums
+Windowed pooling runs through :mod:`xpnet.ops.nn` (elementwise maxima and sums
 of strided views; the max-pool gradient goes to each window's first maximum,
 as in PyTorch and TensorFlow). Global pooling is a mean or max over the
 spatial axes; GlobalMaxPooling's gradient is shared equally among tied maxima

@@ -2,7 +2,7 @@
 
 Inputs are ``(batch, timesteps, features)``. The input projection of every step
 is one GEMM (``x @ kernel + bias``); the recurrence runs as one fused node from
-:mod:`xpnet.rnn_ops` when the activations are the standard ones (tanh / sigmoid;
+:mod:`xpnet.ops.rnn` when the activations are the standard ones (tanh / sigmoid;
 SimpleRNN also relu and linear), and as a loop of ops otherwise.
 
 Weights and gate layouts (``u`` = units, ``D`` = input features):
