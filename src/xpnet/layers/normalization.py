@@ -734,8 +734,8 @@ class Normalization(Layer):
 def _host_stat(value):
     if isinstance(value, Tensor):
         value = value.data
-    if hasattr(value, "shape") and not isinstance(value, np.ndarray):
-        value = B.to_numpy(value)
+    if hasattr(value, "shape"):
+        value = B.to_numpy(value)  # (a NumPy array passes as it is)
     return np.asarray(value, dtype=np.float64)
 
 
