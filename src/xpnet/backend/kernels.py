@@ -145,127 +145,6 @@ class StandardKernels:
         return p - xp.astype(classes[None, :] == labels[:, None], p.dtype)
 
 
-class TorchKernels(StandardKernels):
-    """The in-place family in PyTorch's words: ``out=`` and the ``*_`` methods.
-
-    PyTorch tensors update in place and take ``out=`` like NumPy and CuPy arrays,
-    but under other names (``copy_``, ``add_``, ``dim=``, no ``copyto``), so the
-    same kernels are spelled here once more. On the CPU this made the MLP epoch
-    of benchmarks/bench_mlp.py (workload 7) faster than rebinding: the fused
-    optimizer step makes a fixed number of calls instead of a dozen per parameter.
-    """
-
-    inplace = True
-
-    def __init__(self, xp, name: str, lib) -> None:
-        super().__init__(xp, name)
-        self.lib = lib
-
-    def writable(self, x) -> bool:
-        return not x.requires_grad  # (xpnet's own arrays never require torch's autograd)
-
-    def _fits(self, out, *args) -> bool:
-        if out is None or out.requires_grad:
-            return False
-        t = type(out)
-        for a in args:
-            if type(a) is t:
-                if a.shape != out.shape or a.dtype != out.dtype or a.device != out.device:
-                    return False
-            elif type(a) is not float:
-                return False
-        return True
-
-    def update(self, dst, value, op: str) -> bool:
-        if op not in ("add", "sub") or not self._fits(dst, value):
-            return False
-        if op == "add":
-            dst.add_(value)
-        else:
-            dst.sub_(value)
-        return True
-
-    def copy_into(self, dst, src):
-        dst.copy_(src)
-        return dst
-
-    def flat_buffer(self, like, n: int, zero: bool = False):
-        make = self.lib.zeros if zero else self.lib.empty
-        return make((n,), dtype=like.dtype, device=like.device)
-
-    def multiply_into(self, out, a, b):
-        if self._fits(out, a, b):
-            return self.lib.mul(a, b, out=out)
-        return a * b
-
-    def divide_into(self, out, a, b):
-        if self._fits(out, a, b):
-            return self.lib.div(a, b, out=out)
-        return a / b
-
-    def sqrt_into(self, out, a):
-        if self._fits(out, a):
-            return self.lib.sqrt(a, out=out)
-        return self.lib.sqrt(a)
-
-    def add_into(self, y, b):
-        if b.dtype != y.dtype:
-            return y + b
-        return y.add_(b)
-
-    def relu_into(self, y):
-        return y.clamp_min_(0.0)
-
-    def relu_backward(self, mask, g):
-        if g.shape == mask.shape:
-            return self.lib.mul(g, mask > 0)  # a float times a bool: no cast of the mask
-        return super().relu_backward(mask, g)
-
-    def matmul_into(self, out, a, b):
-        if (
-            type(out) is type(a)
-            and not out.requires_grad
-            and a.dtype == out.dtype
-            and b.dtype == out.dtype
-            and out.shape == (a.shape[0], b.shape[-1])
-            and out.is_contiguous()
-        ):
-            return self.lib.matmul(a, b, out=out)
-        return a @ b
-
-    def sum(self, x, axis=None, keepdims: bool = False, out=None):
-        if axis is None:
-            return self.lib.sum(x)
-        if (
-            type(out) is type(x)
-            and not out.requires_grad
-            and out.dtype == x.dtype
-            and out.is_contiguous()
-            and tuple(out.shape) == _reduced_shape(x.shape, axis, keepdims)
-        ):
-            return self.lib.sum(x, dim=axis, keepdim=keepdims, out=out)
-        return self.lib.sum(x, dim=axis, keepdim=keepdims)
-
-    def ones_like(self, x):
-        return self.lib.ones_like(x)
-
-    def reshape(self, x, shape):
-        return x.reshape(shape)
-
-    def row_major(self, x):
-        return x.contiguous()
-
-    def scatter_add(self, values2d, indices, num: int):
-        out = self.xp.zeros((num, values2d.shape[1]), dtype=values2d.dtype, device=values2d.device)
-        return out.index_add_(0, indices, values2d)
-
-    def subtract_one_at(self, p, flat_index, labels):
-        if not p.is_contiguous():
-            return super().subtract_one_at(p, flat_index, labels)
-        p.view(-1)[flat_index] -= 1.0
-        return p
-
-
 def _reduced_shape(shape, axis, keepdims: bool) -> tuple:
     axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
     if keepdims:
@@ -435,6 +314,78 @@ class NumPyKernels(InplaceKernels):
 
     def max(self, x, axis=None, keepdims: bool = False):
         return self.lib.maximum.reduce(x, axis=axis, keepdims=keepdims)
+
+
+class TorchKernels(InplaceKernels):
+    """The in-place family in PyTorch's words where they differ from NumPy's and CuPy's
+    (``copy_``, ``add_``, ``dim=``, ``amax``, no ``copyto``); PyTorch tensors update in
+    place and take ``out=`` like the others. On the CPU this made the MLP epoch of
+    benchmarks/bench_mlp.py faster than rebinding: the fused optimizer step makes a
+    fixed number of calls instead of a dozen per parameter."""
+
+    def writable(self, x) -> bool:
+        return not x.requires_grad  # (xpnet's own arrays never require torch's autograd)
+
+    def _fits(self, out, *args) -> bool:
+        return super()._fits(out, *args) and all(
+            a.device == out.device for a in args if type(a) is type(out)
+        )
+
+    def update(self, dst, value, op: str) -> bool:
+        if op not in ("add", "sub") or not self._fits(dst, value):
+            return False
+        if op == "add":
+            dst.add_(value)
+        else:
+            dst.sub_(value)
+        return True
+
+    def copy_into(self, dst, src):
+        dst.copy_(src)
+        return dst
+
+    def flat_buffer(self, like, n: int, zero: bool = False):
+        make = self.lib.zeros if zero else self.lib.empty
+        return make((n,), dtype=like.dtype, device=like.device)
+
+    def relu_into(self, y):
+        return y.clamp_min_(0.0)
+
+    def matmul_into(self, out, a, b):
+        if type(out) is type(a) and out.is_contiguous():
+            return super().matmul_into(out, a, b)
+        return a @ b
+
+    def sum(self, x, axis=None, keepdims: bool = False, out=None):
+        if axis is None:
+            return self.lib.sum(x)
+        if (
+            type(out) is type(x)
+            and self.writable(out)
+            and out.dtype == x.dtype
+            and out.is_contiguous()
+            and tuple(out.shape) == _reduced_shape(x.shape, axis, keepdims)
+        ):
+            return self.lib.sum(x, dim=axis, keepdim=keepdims, out=out)
+        return self.lib.sum(x, dim=axis, keepdim=keepdims)
+
+    def max(self, x, axis=None, keepdims: bool = False):
+        if axis is None:
+            return self.lib.amax(x)
+        return self.lib.amax(x, dim=axis, keepdim=keepdims)
+
+    def row_major(self, x):
+        return x.contiguous()
+
+    def scatter_add(self, values2d, indices, num: int):
+        out = self.xp.zeros((num, values2d.shape[1]), dtype=values2d.dtype, device=values2d.device)
+        return out.index_add_(0, indices, values2d)
+
+    def subtract_one_at(self, p, flat_index, labels):
+        if not (self.writable(p) and p.is_contiguous()):
+            return StandardKernels.subtract_one_at(self, p, flat_index, labels)
+        p.view(-1)[flat_index] -= 1.0
+        return p
 
 
 Kernels = StandardKernels  # the interface
