@@ -9,8 +9,16 @@ instance, or any callable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
+
+
+def snake_case(name: str) -> str:
+    """A class name as Keras names its instances: ``Conv2D`` -> ``conv2d``,
+    ``BatchNormalization`` -> ``batch_normalization``, ``KLDivergence`` -> ``kl_divergence``."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 class Configurable:

@@ -13,6 +13,7 @@ global ``xn.set_seed`` generator is used.
 from __future__ import annotations
 
 from xpnet import backend as B
+from xpnet._checks import positive_int
 from xpnet.backend import host_numpy as np
 
 __all__ = ["make_blobs", "make_moons", "make_multilabel", "make_spirals", "make_xor"]
@@ -23,9 +24,7 @@ def _rng(seed):
 
 
 def _positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return value
+    return positive_int("synthetic data", name, value)
 
 
 def make_xor(n_samples: int = 200, noise: float = 0.1, seed: int | None = None):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -25,6 +24,7 @@ from xpnet import backend as B
 from xpnet import constraints as constraints_mod
 from xpnet import initializers as initializers_mod
 from xpnet import regularizers as regularizers_mod
+from xpnet._registry import snake_case
 from xpnet.tensor import Parameter, Tensor, no_grad
 
 __all__ = ["InputSpec", "Layer", "clear_session", "to_tensor"]
@@ -73,11 +73,6 @@ class InputSpec:
 
 
 _names: Counter[str] = Counter()
-
-
-def _snake(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()  # as Keras: Conv2D -> conv2d
 
 
 def _unique_name(base: str) -> str:
@@ -169,7 +164,7 @@ class Layer:
     ) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string; received name={name!r}.")
-        self.name = name or _unique_name(_snake(type(self).__name__))
+        self.name = name or _unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = dtype or B.floatx()
         self.built = False

@@ -5,18 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from xpnet import activations, constraints, initializers, ops, regularizers
+from xpnet._checks import positive_int
 from xpnet.layers.base import InputSpec, Layer
 
 __all__ = ["Dense", "Identity"]
-
-
-def positive_int(layer: str, name: str, value: Any) -> int:
-    """Validate a positive integer argument, naming layer and argument in the error."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"{layer}: expected a positive integer for {name}. Received: {name}={value!r}"
-        )
-    return value
 
 
 class Dense(Layer):

@@ -16,8 +16,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+from xpnet import _checks, constraints, initializers, ops, regularizers
 from xpnet import backend as B
-from xpnet import constraints, initializers, ops, regularizers
 from xpnet.backend import host_numpy as np
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.ops.norm import Standardize, moments, standardize
@@ -63,14 +63,7 @@ def _resolve_axes(layer: Layer, axis: int | list[int], shape) -> tuple[int, ...]
 
 
 def _check_float(layer: str, name: str, value: Any, low: float, high: float, closed=True):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    inside = ok and (low <= float(value) <= high if closed else low < float(value) <= high)
-    if not inside:
-        lo = "[" if closed else "("
-        raise ValueError(
-            f"{layer}: expected {name} in {lo}{low:g}, {high:g}]. Received: {name}={value!r}"
-        )
-    return float(value)
+    return _checks.in_range(layer, name, value, low, high, low_closed=closed)
 
 
 def _check_epsilon(layer: str, epsilon: Any) -> float:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import activations, constraints, initializers, ops, regularizers
+from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.layers import _mask
@@ -40,9 +40,7 @@ __all__ = ["GRU", "LSTM", "SimpleRNN", "from_torch_weights", "to_torch_weights"]
 
 
 def _rate(layer: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{layer}: expected {name} in [0, 1). Received: {name}={value!r}")
-    return float(value)
+    return _checks.in_range(layer, name, value, 0.0, 1.0, high_closed=False)
 
 
 def _dropout_mask(shape, rate: float, like, generator=None) -> Any:

@@ -15,8 +15,8 @@ import math
 import numbers
 from typing import Any
 
+from xpnet import _checks, ops, regularizers
 from xpnet import backend as B
-from xpnet import ops, regularizers
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.ops.elementwise import MaskedAffine
 
@@ -34,10 +34,7 @@ __all__ = [
 
 def check_rate(layer: str, rate: Any) -> float:
     """A dropout rate in [0, 1), as a Python float (ValueError naming layer and argument)."""
-    ok = isinstance(rate, numbers.Real) and not isinstance(rate, bool)
-    if not ok or not 0.0 <= float(rate) < 1.0:
-        raise ValueError(f"{layer}: expected rate in [0, 1). Received: rate={rate!r}")
-    return float(rate)
+    return _checks.in_range(layer, "rate", rate, 0.0, 1.0, high_closed=False)
 
 
 def _check_seed(layer: str, seed: Any) -> int | None:

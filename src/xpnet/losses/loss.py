@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
 from xpnet import ops
-from xpnet._registry import Configurable, Registry
+from xpnet._registry import Configurable, Registry, snake_case
 from xpnet.backend import host_numpy
 from xpnet.losses import functions
 from xpnet.losses.inputs import _on_backend_of, _prediction, _targets
@@ -91,10 +90,6 @@ def reduce_weighted(
     return total * (1.0 / values.size)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
 class Loss(Configurable):
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` returns the reduced loss.
 
@@ -107,7 +102,7 @@ class Loss(Configurable):
     """
 
     def __init__(self, name: str | None = None, reduction="sum_over_batch_size"):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = _standardize_reduction(reduction)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:

@@ -8,12 +8,11 @@ are), and running sums stay there until ``result()``.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
 from xpnet import backend as B
-from xpnet._registry import Registry
+from xpnet._registry import Registry, snake_case
 from xpnet.backend import host_numpy as np
 from xpnet.tensor import Tensor
 
@@ -118,11 +117,6 @@ def _host(a) -> Any:
 # --------------------------------------------------------------------------- base classes
 
 
-def _snake(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
-
-
 class Metric:
     """Base of every metric: ``update_state``, ``result``, ``reset_state``.
 
@@ -137,7 +131,7 @@ class Metric:
     direction = "up"
 
     def __init__(self, name: str | None = None, dtype: str | None = None) -> None:
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype
         self.reset_state()
 

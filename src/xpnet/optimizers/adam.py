@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from xpnet import _checks
 from xpnet import backend as B
-from xpnet.optimizers import _checks
 from xpnet.optimizers.base import Optimizer, register
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam"]

@@ -27,10 +27,11 @@ import re
 import warnings
 from typing import Any
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet._registry import Registry
 from xpnet.backend import host_numpy as np
-from xpnet.optimizers import _checks, schedules
+from xpnet.optimizers import schedules
 from xpnet.optimizers.fused import FlatStep, FlatVariable
 from xpnet.optimizers.schedules import LearningRateSchedule
 from xpnet.tensor import Tensor

@@ -19,8 +19,8 @@ import math
 import numbers
 from typing import Any
 
+from xpnet import _checks
 from xpnet._registry import Configurable, Registry
-from xpnet.optimizers import _checks
 
 __all__ = [
     "CosineDecay",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xpnet.optimizers import _checks
+from xpnet import _checks
 from xpnet.optimizers.base import Optimizer, register
 
 __all__ = ["SGD"]
