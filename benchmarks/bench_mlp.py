@@ -15,7 +15,9 @@ Workloads (the benchmarks issue numbers them):
    imports) and PyTorch eager, all from the same initial weights.
 7. The torch backend: workload 1's epoch with xpnet ``Model.fit`` on the ``torch`` backend
    against native PyTorch eager (same weights, same Adam, same threads, same device).
-   ``--profile`` prints instead the top of a cProfile of one xpnet epoch on that backend.
+
+``--profile`` prints, instead of workload 6's or 7's table, the top of a cProfile of one
+xpnet epoch (after one of warm-up) on that workload's backend (6: JAX eager, 7: torch).
 
 Competitors alternate inside one run (epochs for 1 and 4, steps for 3), and the tables
 give medians and median ratios, since the machine is shared and noisy.
@@ -26,6 +28,7 @@ give medians and median ratios, since the machine is shared and noisy.
     python benchmarks/bench_mlp.py --workload 6          # JAX: eager, jit, Keras-JAX, PyTorch
     python benchmarks/bench_mlp.py --workload 7 [--device cuda]   # torch backend vs PyTorch
     python benchmarks/bench_mlp.py --workload 7 --profile          # cProfile of that fit
+    python benchmarks/bench_mlp.py --workload 6 --profile          # the same on JAX, eager
 
 ``--device`` names the device for xpnet's backend and for PyTorch (``cuda`` on a GPU);
 ``--backend cupy`` (or ``torch:cuda``) implies ``cuda`` for PyTorch and for workloads 6 and 7.
@@ -58,7 +61,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--profile",
         action="store_true",
-        help="workload 7: print the top 25 functions (tottime) of one xpnet epoch under cProfile",
+        help="workloads 6 and 7: print the top 25 functions (tottime) of one xpnet epoch "
+        "under cProfile instead of the table",
     )
     p.add_argument("--malloc", choices=["default", "keep"], default="default")
     p.add_argument("--memory-child", help=argparse.SUPPRESS)
@@ -409,6 +413,8 @@ def workload6():
         f"epsilon 1e-7), {ARGS.threads} thread(s): xpnet on JAX ({jax_device or 'cpu'}) eager "
         f"and jitted, Keras 3 on JAX, PyTorch eager ({torch_device})"
     )
+    if ARGS.profile:
+        return profile_fit("jax", jax_device, jit_compile=False)
     x, y = data(n)
     w = initial_weights(SIZES)
     with xn.use_backend("jax", jax_device):
@@ -458,7 +464,7 @@ def workload7():
     n = ARGS.samples
     device = _torch_device()
     if ARGS.profile:
-        return profile7(device)
+        return profile_fit("torch", device)
     print(
         f"\n== workload 7: MLP {SIZES}, batch {BATCH}, one epoch of {n} samples, Adam(1e-3, "
         f"epsilon 1e-7), {ARGS.threads} thread(s): xpnet fit on the torch backend against "
@@ -478,22 +484,24 @@ def workload7():
     return res
 
 
-def profile7(device: str) -> None:
-    """The top 25 functions by own time (cProfile) of one epoch of workload 7's xpnet fit,
-    after one epoch of warm-up (cProfile's own cost inflates the many small calls)."""
+def profile_fit(backend: str, device, **compile_kwargs) -> None:
+    """The top 25 functions by own time (cProfile) of one epoch of xpnet's fit on
+    ``backend``, after one epoch of warm-up (cProfile's own cost inflates the many small
+    calls: read the order, not the total)."""
     import cProfile
     import pstats
 
-    import torch
+    if backend == "torch":
+        import torch
 
-    torch.set_num_threads(ARGS.threads)
+        torch.set_num_threads(ARGS.threads)
     print(
-        f"\n== workload 7 profile: one epoch of {ARGS.samples} samples, xpnet fit on the "
-        f"torch backend ({device}), {ARGS.threads} thread(s)"
+        f"\n== profile: one epoch of {ARGS.samples} samples, xpnet fit on the {backend} "
+        f"backend ({device or 'default device'}) {compile_kwargs or ''}, {ARGS.threads} thread(s)"
     )
     x, y = data(ARGS.samples)
-    with xn.use_backend("torch", device):
-        epoch = make_fit(x, y, SIZES, initial_weights(SIZES), BATCH)
+    with xn.use_backend(backend, device):
+        epoch = make_fit(x, y, SIZES, initial_weights(SIZES), BATCH, **compile_kwargs)
         epoch()
         prof = cProfile.Profile()
         prof.enable()
