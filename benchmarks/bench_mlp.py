@@ -433,6 +433,7 @@ def workload6():
         ("xpnet-jax jit", "keras-jax", "<= 1.0x"),
         ("xpnet-jax jit", "pytorch", "<= 0.8x"),
         ("xpnet-jax eager", "pytorch", None),
+        ("xpnet-jax eager", "keras-jax", None),
         ("keras-jax", "pytorch", None),
         ("xpnet-jax jit", "xpnet-jax eager", None),
     ):
