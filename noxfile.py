@@ -165,6 +165,7 @@ def examples(session: nox.Session) -> None:
 
 
 BENCHMARKS = ("bench_mlp.py", "bench_cnn.py", "bench_rnn.py")
+ON_A_BACKEND = ("bench_mlp.py", "bench_cnn.py")  # the scripts that take --backend / --device
 
 
 @nox.session
@@ -172,10 +173,15 @@ def bench(session: nox.Session) -> None:
     """The benchmarks against PyTorch (medians and ratios; never part of the tests).
 
     ``nox -s bench -- --threads 1`` passes arguments to every script; on a GPU
-    machine ``nox --no-venv -s bench -- --backend cupy`` runs bench_mlp there.
+    machine ``nox --no-venv -s bench -- --backend cupy`` runs bench_mlp and bench_cnn
+    there (bench_rnn measures the NumPy backend only). bench_mlp's Keras-on-JAX peer
+    runs where ``keras`` imports (``--no-venv`` in an environment that has it).
+    optimizer_calls.py (call counts, no timing) runs last, without the arguments.
     """
     env = _install_plain(session, "torch,jax,test,progress")
+    on_a_backend = any(a.split("=")[0] in ("--backend", "--device") for a in session.posargs)
     for script in BENCHMARKS:
-        if script != "bench_mlp.py" and "--backend" in session.posargs:
-            continue  # the CNN and RNN scripts measure the NumPy backend on the CPU
+        if on_a_backend and script not in ON_A_BACKEND:
+            continue
         session.run("python", f"benchmarks/{script}", *session.posargs, env=env)
+    session.run("python", "benchmarks/optimizer_calls.py", env=env)

@@ -23,9 +23,15 @@ def _minor_faults() -> int:
 
 
 def set_threads(n: int) -> None:
-    """BLAS / OpenMP thread count for NumPy (call before importing NumPy)."""
+    """BLAS / OpenMP thread count for NumPy (call before importing NumPy).
+
+    JAX's CPU backend runs its own thread pool over every core; for ``n == 1`` its XLA
+    flags ask for one thread too (read when JAX first loads)."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
+    if n == 1 and "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
 
 
 def keep_freed_memory() -> bool:
@@ -110,3 +116,20 @@ def print_table(results: dict[str, list[float]], base: str, width: int = 14) -> 
         print(f"{name:{width}s}{cells}  {median(meds) * 1e3:6.2f}ms  {median(ratios):5.2f}x{extra}")
     print(f"(ratio = median over blocks of the block median / {base}'s block median", end="")
     print("; faults = median minor page faults per call)" if faults else ")")
+
+
+def print_ratio(
+    results: dict[str, list[float]],
+    name: str,
+    base: str,
+    target: str | None = None,
+    label: str | None = None,
+) -> None:
+    """One line: the median over blocks of ``name``'s block median / ``base``'s, with its
+    range over blocks and the target where one is set; nothing where either did not run."""
+    if name not in results or base not in results:
+        return
+    ratios = [a / b for a, b in zip(results[name], results[base])]
+    line = f"{label or f'{name} / {base}'}: {median(ratios):.2f}x"
+    line += f" (blocks {min(ratios):.2f}-{max(ratios):.2f}x)"
+    print(line + (f"   target {target}" if target else ""))

@@ -1,4 +1,4 @@
-"""The small CNN of the convolution issue: xpnet (NumPy backend) against PyTorch eager on CPU.
+"""The small CNN of the convolution issue: xpnet against PyTorch eager (NumPy on CPU by default).
 
 Model: Conv2D(8, 3, relu) -> MaxPooling2D(2) -> Conv2D(16, 3, relu) -> MaxPooling2D(2)
 -> flatten -> Dense(10); batch 64 of 28x28x1 float32; softmax cross-entropy from logits;
@@ -9,10 +9,17 @@ machine load, with the same number of threads for NumPy's BLAS and for PyTorch.
 Printed: the median step time of each, and its ratio to PyTorch's, per block of steps
 and over all blocks (the median of the block medians is the headline number).
 
+``--backend`` picks xpnet's backend (default numpy, on the CPU). On a GPU machine,
+``--backend cupy`` compares xpnet on CuPy with PyTorch eager on CUDA, and ``--backend torch
+--device cuda`` (or ``torch:cuda``) xpnet on PyTorch's CUDA tensors with the same; every
+step then ends by waiting for the device, for both competitors, so a step's time is its
+GPU work and not only its launches. ``--backend torch`` alone runs both on the CPU.
+
     python benchmarks/bench_cnn.py                    # 1 thread, both conv formulations
     python benchmarks/bench_cnn.py --threads 2 --blocks 7 --steps 60
     python benchmarks/bench_cnn.py --malloc keep      # glibc keeps freed memory (see _common)
     python benchmarks/bench_cnn.py --profile im2col   # pyinstrument profile of xpnet's step
+    python benchmarks/bench_cnn.py --backend cupy     # on a GPU: xpnet-CuPy vs PyTorch CUDA
 """
 
 from __future__ import annotations
@@ -32,6 +39,13 @@ def _args():
         "--methods", default="im2col,shift", help="xpnet conv formulations to time (comma list)"
     )
     p.add_argument("--profile", default=None, help="profile xpnet with this method and exit")
+    p.add_argument(
+        "--backend",
+        default=None,
+        help="xpnet backend, NAME[:DEVICE] (default: XPNET_BACKEND, else numpy; on a GPU: cupy, "
+        "or torch with --device cuda)",
+    )
+    p.add_argument("--device", default=None, help="device for xpnet and PyTorch, e.g. cuda")
     p.add_argument(
         "--alternate",
         choices=("step", "block"),
@@ -112,7 +126,7 @@ class XpnetCNN:
 
 
 class TorchCNN:
-    def __init__(self, x, y, weights):
+    def __init__(self, x, y, weights, device="cpu"):
         import torch
 
         self.torch = torch
@@ -139,8 +153,9 @@ class TorchCNN:
             ):
                 mod.weight.copy_(torch.tensor(np.ascontiguousarray(w)))
                 mod.bias.copy_(torch.tensor(b))
-        self.x = torch.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-        self.y = torch.tensor(y)
+        self.model.to(device)
+        self.x = torch.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)), device=device)
+        self.y = torch.tensor(y, device=device)
 
     def step(self):
         torch = self.torch
@@ -153,8 +168,49 @@ class TorchCNN:
         return loss
 
 
+def backend_spec() -> tuple[str, str | None]:
+    """xpnet's backend and device: ``--backend NAME[:DEVICE]``, the device else from
+    ``--device`` (none for numpy, which runs on the CPU only)."""
+    name, _, device = (ARGS.backend or os.environ.get("XPNET_BACKEND", "numpy")).partition(":")
+    if not device and name != "numpy":
+        device = ARGS.device
+    return name, device or None
+
+
+def torch_device() -> str:
+    """PyTorch's device: cuda for ``--backend cupy`` or any CUDA device asked for."""
+    name, device = backend_spec()
+    return "cuda" if name == "cupy" or (device or "").startswith(("cuda", "gpu")) else "cpu"
+
+
+def synced(step, backend: str):
+    """``step`` followed by a wait for the GPU work it queued (nothing to wait for on the
+    CPU): without it a step would time only its kernel launches."""
+    if torch_device() == "cpu":
+        return step
+    if backend == "cupy":
+        import cupy
+
+        wait = cupy.cuda.runtime.deviceSynchronize
+    else:
+        import torch
+
+        wait = torch.cuda.synchronize
+
+    def run():
+        out = step()
+        wait()
+        return out
+
+    return run
+
+
 def main() -> None:
     x, y = make_data()
+    backend, device = backend_spec()
+    if ARGS.backend is not None:  # else xpnet's own choice, as before the option
+        xn.set_backend(backend, device)
+    backend = xn.get_backend().name
     xn.set_seed(0)
     methods = [m for m in ARGS.methods.split(",") if m]
     if ARGS.profile:
@@ -179,21 +235,31 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(ARGS.threads)
-    ref = TorchCNN(x, y, weights)
+    ref = TorchCNN(x, y, weights, torch_device())
     first_loss = float(first.loss().item())
     with torch.no_grad():
         torch_loss = float(ref.torch.nn.functional.cross_entropy(ref.model(ref.x), ref.y))
-    competitors = {name: m.step for name, m in models.items()}
-    competitors["torch"] = ref.step
+    competitors = {name: synced(m.step, backend) for name, m in models.items()}
+    competitors["torch"] = synced(ref.step, "torch")
     res = _common.run_interleaved(
         competitors, ARGS.blocks, ARGS.steps, ARGS.warmup, by_step=ARGS.alternate == "step"
     )
+    where = "" if backend == "numpy" else f"xpnet on {backend} ({xn.get_backend().device}), "
     print(
-        f"small CNN training step, batch {BATCH}, threads {ARGS.threads}, malloc "
+        f"small CNN training step, batch {BATCH}, {where}threads {ARGS.threads}, malloc "
         f"{ARGS.malloc}, alternate by {ARGS.alternate}, numpy {np.__version__}, "
         f"torch {torch.__version__}; initial loss xpnet {first_loss:.5f} torch {torch_loss:.5f}"
     )
     _common.print_table(res, "torch")
+    if backend != "numpy" or torch_device() != "cpu":
+        for name in models:
+            _common.print_ratio(
+                res,
+                name,
+                "torch",
+                target="<= 1.5x" if torch_device() == "cuda" else None,
+                label=f"{name} ({backend}) / torch ({torch_device()})",
+            )
 
 
 if __name__ == "__main__":

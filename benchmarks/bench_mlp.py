@@ -9,6 +9,15 @@ Workloads (the benchmarks issue numbers them):
 3. The overhead regime: MLP 16-32-32-10, one training step at batch 1.
 4. Workload 1's custom loop (on fewer samples) on every installed backend, as ratios to NumPy.
 5. Peak memory (max RSS of a fresh process that trains one epoch of workload 1).
+6. JAX: workload 1's epoch (Adam epsilon 1e-7) with xpnet ``Model.fit`` on the JAX backend,
+   eager (``jit_compile=False``) and jitted (``jit_compile=True``, reported as not available
+   where xpnet refuses it), Keras 3 on JAX (jit-compiled, its default; only where ``keras``
+   imports) and PyTorch eager, all from the same initial weights.
+7. The torch backend: workload 1's epoch with xpnet ``Model.fit`` on the ``torch`` backend
+   against native PyTorch eager (same weights, same Adam, same threads, same device).
+
+``--profile`` prints, instead of workload 6's or 7's table, the top of a cProfile of one
+xpnet epoch (after one of warm-up) on that workload's backend (6: JAX eager, 7: torch).
 
 Competitors alternate inside one run (epochs for 1 and 4, steps for 3), and the tables
 give medians and median ratios, since the machine is shared and noisy.
@@ -16,6 +25,14 @@ give medians and median ratios, since the machine is shared and noisy.
     python benchmarks/bench_mlp.py                       # everything
     python benchmarks/bench_mlp.py --workload 1 --rounds 5 --threads 2
     python benchmarks/bench_mlp.py --backend cupy        # on a GPU: cupy vs torch-cuda
+    python benchmarks/bench_mlp.py --workload 6          # JAX: eager, jit, Keras-JAX, PyTorch
+    python benchmarks/bench_mlp.py --workload 7 [--device cuda]   # torch backend vs PyTorch
+    python benchmarks/bench_mlp.py --workload 7 --profile          # cProfile of that fit
+    python benchmarks/bench_mlp.py --workload 6 --profile          # the same on JAX, eager
+
+``--device`` names the device for xpnet's backend and for PyTorch (``cuda`` on a GPU);
+``--backend cupy`` (or ``torch:cuda``) implies ``cuda`` for PyTorch and for workloads 6 and 7.
+JAX runs its own thread pool: ``--threads 1`` also sets XLA's flags for one thread.
 """
 
 from __future__ import annotations
@@ -33,11 +50,20 @@ import _common  # sets BLAS threads before NumPy loads
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--workload", type=int, action="append", choices=[1, 3, 4, 5])
+    p.add_argument("--workload", type=int, action="append", choices=[1, 3, 4, 5, 6, 7])
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--samples", type=int, default=60_000)
     p.add_argument("--rounds", type=int, default=5, help="epochs per competitor (workload 1)")
-    p.add_argument("--backend", default="numpy", help="xpnet backend for workloads 1 and 3")
+    p.add_argument(
+        "--backend", default="numpy", help="xpnet backend of workloads 1 and 3: NAME[:DEVICE]"
+    )
+    p.add_argument("--device", default=None, help="device for xpnet and PyTorch, e.g. cuda")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="workloads 6 and 7: print the top 25 functions (tottime) of one xpnet epoch "
+        "under cProfile instead of the table",
+    )
     p.add_argument("--malloc", choices=["default", "keep"], default="default")
     p.add_argument("--memory-child", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -72,7 +98,9 @@ def initial_weights(sizes, seed: int = 0):
     return ws
 
 
-def xpnet_model(sizes, weights):
+def xpnet_model(sizes, weights, **compile_kwargs):
+    """The MLP with ``weights`` (zero biases), compiled with Adam(1e-3, epsilon 1e-7) and the
+    sparse crossentropy from logits; ``compile_kwargs`` go to ``compile`` (``jit_compile``)."""
     model = xn.Sequential(
         [xn.Input(shape=(sizes[0],))]
         + [xn.layers.Dense(n, activation="relu") for n in sizes[1:-1]]
@@ -80,8 +108,9 @@ def xpnet_model(sizes, weights):
     )
     model.set_weights([arr for w in weights for arr in (w, np.zeros(w.shape[1], np.float32))])
     model.compile(
-        optimizer=xn.optimizers.Adam(learning_rate=1e-3),
+        optimizer=xn.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7),
         loss=xn.losses.SparseCategoricalCrossentropy(from_logits=True),
+        **compile_kwargs,
     )
     return model
 
@@ -95,8 +124,8 @@ def _sync(model) -> None:
         xn.to_numpy(model.trainable_weights[-1])
 
 
-def make_fit(x, y, sizes, weights, batch):
-    model = xpnet_model(sizes, weights)
+def make_fit(x, y, sizes, weights, batch, **compile_kwargs):
+    model = xpnet_model(sizes, weights, **compile_kwargs)
     if xn.get_backend().name != "numpy":  # data already on the device, as PyTorch's is
         x, y = xn.backend.asarray(x), xn.backend.asarray(y)
 
@@ -104,7 +133,19 @@ def make_fit(x, y, sizes, weights, batch):
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
         _sync(model)
 
+    epoch.model = model
     return epoch
+
+
+def on_backend(fn, name, device=None):
+    """``fn`` run with xpnet's backend ``name`` (on ``device``) active, whatever is active
+    around it: competitors on different backends alternate inside one run."""
+
+    def run():
+        with xn.use_backend(name, device):
+            return fn()
+
+    return run
 
 
 def make_loop(x, y, sizes, weights, batch):
@@ -154,6 +195,38 @@ def make_torch(x, y, sizes, weights, batch, device="cpu"):
             loss.backward()
             opt.step()
         sync()
+
+    return epoch
+
+
+def make_keras_jax(x, y, sizes, weights, batch):
+    """Keras 3 on JAX (``fit`` jit-compiles the step by default), or None where ``keras``
+    does not import. Keras slices NumPy inputs on the host and puts each batch on the
+    device itself (it turns JAX inputs into NumPy first), so it gets NumPy arrays."""
+    os.environ["KERAS_BACKEND"] = "jax"  # read when keras is first imported
+    try:
+        import keras
+    except ImportError as err:
+        print(f"keras-jax: not available: {err}")
+        return None
+    if keras.backend.backend() != "jax":
+        print(f"keras-jax: not available: keras was imported on {keras.backend.backend()}")
+        return None
+    model = keras.Sequential(
+        [keras.Input(shape=(sizes[0],))]
+        + [keras.layers.Dense(n, activation="relu") for n in sizes[1:-1]]
+        + [keras.layers.Dense(sizes[-1])]
+    )
+    model.set_weights([arr for w in weights for arr in (w, np.zeros(w.shape[1], np.float32))])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    print(f"keras-jax: keras {keras.__version__}, jit_compile={model.jit_compile}")
+
+    def epoch():
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+        np.asarray(model.trainable_weights[-1].value)  # waits for the queued steps
 
     return epoch
 
@@ -240,7 +313,7 @@ def workload1():
     )
     x, y = data(n)
     w = initial_weights(SIZES)
-    xn.set_backend(ARGS.backend)
+    xn.set_backend(*_backend_spec())
     competitors = {
         "xpnet fit": make_fit(x, y, SIZES, w, BATCH),
         "xpnet loop": make_loop(x, y, SIZES, w, BATCH),
@@ -251,6 +324,9 @@ def workload1():
         competitors["GEMM floor"] = make_gemm_floor(x, y, SIZES, w, BATCH)
     res = _common.run_interleaved(competitors, blocks=ARGS.rounds, steps=1, warmup=1)
     _common.print_table(res, base="pytorch")
+    torch_label = f"pytorch ({_torch_device()})"
+    for name in ("xpnet fit", "xpnet loop"):
+        _common.print_ratio(res, name, "pytorch", label=f"{name} ({ARGS.backend}) / {torch_label}")
     if "numpy loop" in res:
         for name in ("xpnet fit", "xpnet loop"):
             r = _common.median([a / b for a, b in zip(res[name], res["numpy loop"])])
@@ -265,7 +341,7 @@ def workload3():
     print(f"\n== workload 3: MLP {sizes}, one training step at batch 1, backend {ARGS.backend}")
     x, y = data(4096, features=16)
     w = initial_weights(sizes)
-    xn.set_backend(ARGS.backend)
+    xn.set_backend(*_backend_spec())
     model = xpnet_model(sizes, w)
     loop_model = xpnet_model(sizes, w)
     loss_fn = xn.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -328,6 +404,113 @@ def workload4():
     return res
 
 
+def workload6():
+    n = ARGS.samples
+    jax_device = "cuda" if _torch_device() == "cuda" else None
+    torch_device = _torch_device()
+    print(
+        f"\n== workload 6: MLP {SIZES}, batch {BATCH}, one epoch of {n} samples, Adam(1e-3, "
+        f"epsilon 1e-7), {ARGS.threads} thread(s): xpnet on JAX ({jax_device or 'cpu'}) eager "
+        f"and jitted, Keras 3 on JAX, PyTorch eager ({torch_device})"
+    )
+    if ARGS.profile:
+        return profile_fit("jax", jax_device, jit_compile=False)
+    x, y = data(n)
+    w = initial_weights(SIZES)
+    with xn.use_backend("jax", jax_device):
+        eager = make_fit(x, y, SIZES, w, BATCH, jit_compile=False)
+        jit = _xpnet_jit(x, y, w)
+    competitors = {"xpnet-jax eager": on_backend(eager, "jax", jax_device)}
+    if jit is not None:
+        competitors["xpnet-jax jit"] = on_backend(jit, "jax", jax_device)
+    keras_epoch = make_keras_jax(x, y, SIZES, w, BATCH)
+    if keras_epoch is not None:
+        competitors["keras-jax"] = keras_epoch
+    competitors["pytorch"] = make_torch(x, y, SIZES, w, BATCH, torch_device)
+    res = _common.run_interleaved(competitors, blocks=ARGS.rounds, steps=1, warmup=1)
+    _common.print_table(res, base="pytorch", width=18)
+    for a, b, target in (
+        ("xpnet-jax jit", "keras-jax", "<= 1.0x"),
+        ("xpnet-jax jit", "pytorch", "<= 0.8x"),
+        ("xpnet-jax eager", "pytorch", None),
+        ("xpnet-jax eager", "keras-jax", None),
+        ("keras-jax", "pytorch", None),
+        ("xpnet-jax jit", "xpnet-jax eager", None),
+    ):
+        _common.print_ratio(res, a, b, target=target)
+    return res
+
+
+def _xpnet_jit(x, y, w):
+    """Workload 6's jitted xpnet epoch, already run once (the first jitted epoch compiles:
+    outside the timing), or None where xpnet cannot jit. ``jit_compile=True`` is new:
+    before it, compile or fit raise (an unknown argument, or a backend that cannot), or
+    compile accepts the argument and runs eagerly; both are said in one line."""
+    try:
+        epoch = make_fit(x, y, SIZES, w, BATCH, jit_compile=True)
+        epoch()
+    except (TypeError, ValueError, NotImplementedError) as err:
+        print(f"xpnet jit: not available: {type(err).__name__}: {err}")
+        return None
+    applied = getattr(epoch.model, "jit_compile", None)
+    if applied is not True:
+        print(
+            "xpnet jit: compile(jit_compile=True) was accepted, but the model reports "
+            f"jit_compile={applied!r}: the 'xpnet-jax jit' row may time the eager path"
+        )
+    return epoch
+
+
+def workload7():
+    n = ARGS.samples
+    device = _torch_device()
+    if ARGS.profile:
+        return profile_fit("torch", device)
+    print(
+        f"\n== workload 7: MLP {SIZES}, batch {BATCH}, one epoch of {n} samples, Adam(1e-3, "
+        f"epsilon 1e-7), {ARGS.threads} thread(s): xpnet fit on the torch backend against "
+        f"PyTorch eager, both on {device}"
+    )
+    x, y = data(n)
+    w = initial_weights(SIZES)
+    with xn.use_backend("torch", device):
+        fit = make_fit(x, y, SIZES, w, BATCH)
+    competitors = {
+        "xpnet-torch fit": on_backend(fit, "torch", device),
+        "pytorch": make_torch(x, y, SIZES, w, BATCH, device),
+    }
+    res = _common.run_interleaved(competitors, blocks=ARGS.rounds, steps=1, warmup=1)
+    _common.print_table(res, base="pytorch", width=18)
+    _common.print_ratio(res, "xpnet-torch fit", "pytorch", target="<= 1.0x")
+    return res
+
+
+def profile_fit(backend: str, device, **compile_kwargs) -> None:
+    """The top 25 functions by own time (cProfile) of one epoch of xpnet's fit on
+    ``backend``, after one epoch of warm-up (cProfile's own cost inflates the many small
+    calls: read the order, not the total)."""
+    import cProfile
+    import pstats
+
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(ARGS.threads)
+    print(
+        f"\n== profile: one epoch of {ARGS.samples} samples, xpnet fit on the {backend} "
+        f"backend ({device or 'default device'}) {compile_kwargs or ''}, {ARGS.threads} thread(s)"
+    )
+    x, y = data(ARGS.samples)
+    with xn.use_backend(backend, device):
+        epoch = make_fit(x, y, SIZES, initial_weights(SIZES), BATCH, **compile_kwargs)
+        epoch()
+        prof = cProfile.Profile()
+        prof.enable()
+        epoch()
+        prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
 def workload5():
     print("\n== workload 5: peak memory (max RSS of a fresh process, one epoch of workload 1)")
     rows = {}
@@ -381,8 +564,20 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _backend_spec() -> tuple[str, str | None]:
+    """xpnet's backend and device for workloads 1 and 3: ``--backend NAME[:DEVICE]``, the
+    device else from ``--device`` (not for numpy, which runs on the CPU only)."""
+    name, _, device = ARGS.backend.partition(":")
+    if not device and name != "numpy":
+        device = ARGS.device
+    return name, device or None
+
+
 def _torch_device() -> str:
-    if ARGS.backend in ("cupy",) or ARGS.backend.startswith("torch:cuda"):
+    """PyTorch's device: cuda for ``--backend cupy`` or any CUDA device asked for."""
+    name, device = _backend_spec()
+    device = device or ARGS.device or ""
+    if name == "cupy" or device.startswith(("cuda", "gpu")):
         return "cuda"
     return "cpu"
 
@@ -391,9 +586,9 @@ def main():
     if ARGS.memory_child:
         memory_child(ARGS.memory_child)
         return
-    chosen = ARGS.workload or [1, 3, 4, 5]
+    chosen = ARGS.workload or ([7] if ARGS.profile else [1, 3, 4, 5, 6, 7])
     for k in chosen:
-        {1: workload1, 3: workload3, 4: workload4, 5: workload5}[k]()
+        {1: workload1, 3: workload3, 4: workload4, 5: workload5, 6: workload6, 7: workload7}[k]()
 
 
 if __name__ == "__main__":
