@@ -9,6 +9,7 @@ reads that cost a device synchronization (:func:`device_reads`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -126,6 +127,7 @@ def device_of(x):
 
 class _Reads(threading.local):
     count = 0
+    host_too = 0  # > 0 inside count_reads(host_too=True)
 
 
 _reads = _Reads()
@@ -142,6 +144,47 @@ def device_reads() -> int:
     return _reads.count
 
 
+class ReadCount:
+    """The reads counted since a :func:`count_reads` block began (frozen when it ends)."""
+
+    def __init__(self) -> None:
+        self._start = _reads.count
+        self._end: int | None = None
+
+    @property
+    def count(self) -> int:
+        return (_reads.count if self._end is None else self._end) - self._start
+
+
+@contextlib.contextmanager
+def count_reads(host_too: bool = False):
+    """Count :func:`to_numpy`'s reads inside a ``with`` block (for tests).
+
+    ``with count_reads(host_too=True) as reads: model.fit(...)``, then
+    ``reads.count``. With ``host_too`` every read of a non-NumPy array counts,
+    also where the array lives in host memory (CPU torch and JAX,
+    array-api-strict), so a test on a CPU sees the reads a GPU would pay for.
+    """
+    counter = ReadCount()
+    _reads.host_too += bool(host_too)
+    try:
+        yield counter
+    finally:
+        _reads.host_too -= bool(host_too)
+        counter._end = _reads.count
+
+
+def is_host_data(x) -> bool:
+    """Whether ``x`` is the user's host data: a NumPy array or scalar, a Python number or
+    a (nested) list or tuple. Reading its values costs no device read.
+
+    Every backend's array counts as device data, also where its memory is the
+    host's (CPU torch or JAX, array-api-strict): checks of values then take the
+    same path on every backend, the one a GPU needs.
+    """
+    return isinstance(x, (np.ndarray, np.generic, list, tuple, bool, int, float, complex))
+
+
 def to_numpy(x) -> np.ndarray:
     """Copy (or view) any backend's array as a NumPy array on the host.
 
@@ -152,7 +195,7 @@ def to_numpy(x) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     name = backend_name_of_type(type(x))
-    if name is not None and not _on_host(x, name):
+    if name is not None and (_reads.host_too or not _on_host(x, name)):
         _reads.count += 1
     if name == "cupy":
         return x.get()
