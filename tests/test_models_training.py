@@ -253,6 +253,30 @@ def test_inputs_from_numpy_lists_and_other_libraries():
     assert_on_active_backend(out)
 
 
+@pytest.mark.parametrize("shuffle", [False, True, "batch"])
+def test_data_resident_on_the_backend_works_in_fit_evaluate_and_predict(shuffle):
+    # x and y already on the active backend (strict included: it refuses a[start:stop]
+    # on a 2-D array, so the feed must index rows with a[start:stop, ...])
+    x, y = blobs(30)
+    xd, yd = B.asarray(x), B.asarray(y)
+    model = compiled()
+    history = model.fit(
+        xd, yd, batch_size=8, epochs=2, shuffle=shuffle, validation_split=0.2, verbose=0
+    )
+    assert len(history.history["val_loss"]) == 2
+    model.fit(xd, yd, batch_size=8, validation_data=(xd, yd), shuffle=shuffle, verbose=0)
+    resident = model.evaluate(xd, yd, batch_size=7, verbose=0)
+    assert resident == pytest.approx(model.evaluate(x, y, batch_size=7, verbose=0), rel=1e-5)
+    out = model.predict(xd, batch_size=7, verbose=0)
+    assert_on_active_backend(out)
+    np.testing.assert_allclose(
+        xn.to_numpy(out), xn.to_numpy(model.predict(x, verbose=0)), rtol=1e-5, atol=1e-6
+    )
+    model.train_on_batch(xd, yd)
+    model.test_on_batch(xd, yd)
+    assert model.predict_on_batch(xd).shape == (30, 3)
+
+
 def test_the_model_keeps_its_backend_when_the_active_one_changes():
     x, y = blobs(24)
     with xn.use_backend("numpy"):
