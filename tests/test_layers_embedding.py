@@ -81,14 +81,14 @@ def test_out_of_range_ids_are_a_clear_error():
 
 def test_device_ids_are_checked_until_a_check_passes():
     # host ids are checked at every call; device ids (a read each) until one check passed,
-    # and fit checks its whole input with check_ids before the first step
+    # and fit checks its whole input with check_input_values before the first step
     emb = layers.Embedding(3, 2)
     with pytest.raises(ValueError, match=r"ids in \[0, 3\], but input_dim=3"):
         emb(xn.backend.asarray(np.array([[0, 3]])))
     emb(xn.backend.asarray(np.array([[0, 2]])))
     assert emb._ids_checked
     with pytest.raises(ValueError, match=r"ids in \[-1, 0\]"):
-        emb.check_ids(np.array([-1, 0]))
+        emb.check_input_values(np.array([-1, 0]))
     with pytest.raises(ValueError, match=r"ids in \[0, 5\]"):
-        emb.check_ids(xn.backend.asarray(np.array([[5.0, 0.0]])))  # float ids, device
-    emb.check_ids([[0, 1], [2, 2]])
+        emb.check_input_values(xn.backend.asarray(np.array([[5.0, 0.0]])))  # float ids, device
+    emb.check_input_values([[0, 1], [2, 2]])

@@ -230,6 +230,16 @@ class Layer:
             return _with_batch(shape, None)
         return shape
 
+    def check_input_values(self, inputs) -> None:
+        """Check the values of whole input arrays once, before training or predicting on them.
+
+        ``fit``, ``evaluate`` and ``predict`` call it on the model with all their
+        inputs before the first step (host data on the host, before they move),
+        so that ``call`` need not read device memory per batch. Most layers check
+        nothing; :class:`~xpnet.layers.Embedding` checks its ids; a model passes
+        each input to the layers that read it directly.
+        """
+
     # ------------------------------------------------------------------ calling
     def call(self, inputs, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement call().")

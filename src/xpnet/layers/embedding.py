@@ -36,7 +36,7 @@ class Embedding(Layer):
     cost nothing to check and are checked at every call; device ids cost a
     read, so they are checked until one check has passed: at the layer's first
     call, or when ``fit``, ``evaluate`` or ``predict`` check their whole input
-    before the first step (host data on the host, before it moves). Host ids
+    before the first step (host data on the host, before they move). Host ids
     given to a direct call on another backend are moved by ``Layer.__call__``
     before ``call`` sees them, so they count as device ids.
 
@@ -83,16 +83,16 @@ class Embedding(Layer):
         xp = inputs.xp
         ids = _integral(xp, inputs.data)
         if not self._ids_checked or B.is_host_data(ids):
-            self.check_ids(ids)
+            self.check_input_values(ids)
         out = ops.take(self.embeddings, ids, axis=0)
         return _mask.set_mask(out, self.compute_mask(inputs))
 
-    def check_ids(self, ids) -> None:
+    def check_input_values(self, ids) -> None:
         """Raise a clear error unless every id lies in ``0 .. input_dim - 1``.
 
-        ``ids``: an array of any backend or shape (fit passes its whole input).
-        One reduction and one read (free on host data); afterwards the layer
-        no longer reads device ids.
+        ``ids``: an array of any backend or shape, or a list (fit passes its
+        whole input). One reduction and one read (free on host data);
+        afterwards the layer no longer reads device ids.
         """
         if B.is_host_data(ids):
             ids = B.host_numpy.asarray(ids)  # lists too
