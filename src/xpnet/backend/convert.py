@@ -126,8 +126,8 @@ def device_of(x):
 
 
 class _Reads(threading.local):
-    count = 0
-    host_too = 0  # > 0 inside count_reads(host_too=True)
+    count = 0  # reads from device memory (to_numpy of an array not in host memory)
+    every = 0  # to_numpy of any non-NumPy array, host-memory ones included
 
 
 _reads = _Reads()
@@ -139,7 +139,7 @@ def device_reads() -> int:
 
     Each such read waits for the device's queued work (a stream synchronization on
     a GPU), so a training step should make none; tests compare this counter before
-    and after ``fit`` (see also ``tests/test_device_reads.py``).
+    and after ``fit`` (see also :func:`count_reads` and ``tests/test_device_reads.py``).
     """
     return _reads.count
 
@@ -147,13 +147,15 @@ def device_reads() -> int:
 class ReadCount:
     """The reads counted since a :func:`count_reads` block began (frozen when it ends)."""
 
-    def __init__(self) -> None:
-        self._start = _reads.count
+    def __init__(self, host_too: bool) -> None:
+        self._attr = "every" if host_too else "count"
+        self._start = getattr(_reads, self._attr)
         self._end: int | None = None
 
     @property
     def count(self) -> int:
-        return (_reads.count if self._end is None else self._end) - self._start
+        now = getattr(_reads, self._attr) if self._end is None else self._end
+        return now - self._start
 
 
 @contextlib.contextmanager
@@ -161,17 +163,16 @@ def count_reads(host_too: bool = False):
     """Count :func:`to_numpy`'s reads inside a ``with`` block (for tests).
 
     ``with count_reads(host_too=True) as reads: model.fit(...)``, then
-    ``reads.count``. With ``host_too`` every read of a non-NumPy array counts,
-    also where the array lives in host memory (CPU torch and JAX,
-    array-api-strict), so a test on a CPU sees the reads a GPU would pay for.
+    ``reads.count``. Without ``host_too`` it counts what :func:`device_reads`
+    does; with it every read of a non-NumPy array counts, also where the array
+    lives in host memory (CPU torch and JAX, array-api-strict), so a test on a
+    CPU sees the reads a GPU would pay for.
     """
-    counter = ReadCount()
-    _reads.host_too += bool(host_too)
+    counter = ReadCount(host_too)
     try:
         yield counter
     finally:
-        _reads.host_too -= bool(host_too)
-        counter._end = _reads.count
+        counter._end = getattr(_reads, counter._attr)
 
 
 def is_host_data(x) -> bool:
@@ -195,8 +196,10 @@ def to_numpy(x) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     name = backend_name_of_type(type(x))
-    if name is not None and (_reads.host_too or not _on_host(x, name)):
-        _reads.count += 1
+    if name is not None:
+        _reads.every += 1
+        if not _on_host(x, name):
+            _reads.count += 1
     if name == "cupy":
         return x.get()
     if name == "torch":
