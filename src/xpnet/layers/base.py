@@ -13,6 +13,7 @@ nested layer in training mode unless that layer is called with its own flag.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -27,7 +28,7 @@ from xpnet import initializers as initializers_mod
 from xpnet import regularizers as regularizers_mod
 from xpnet.tensor import Parameter, Tensor, no_grad
 
-__all__ = ["InputSpec", "Layer", "clear_session", "to_tensor"]
+__all__ = ["InputSpec", "Layer", "clear_session", "dry_run", "in_dry_run", "to_tensor"]
 
 
 class InputSpec:
@@ -93,9 +94,27 @@ def clear_session() -> None:
 
 class _CallContext(threading.local):
     training: bool | None = None
+    dry_run = False
 
 
 _context = _CallContext()
+
+
+@contextlib.contextmanager
+def dry_run() -> Iterator[None]:
+    """Calls on placeholder zeros that only learn shapes (building, probing symbolic calls):
+    layers skip their value checks there (see :func:`in_dry_run`)."""
+    saved = _context.dry_run
+    _context.dry_run = True
+    try:
+        yield
+    finally:
+        _context.dry_run = saved
+
+
+def in_dry_run() -> bool:
+    """Whether the current call is a dry run (placeholder zeros, not data)."""
+    return _context.dry_run
 
 
 def to_tensor(x: Any, dtype: str | None = None) -> Any:
@@ -223,7 +242,7 @@ class Layer:
                 xp.zeros(dims, dtype=B.dtype(self.dtype, xp), device=B.device()), None
             )
 
-        with no_grad():
+        with no_grad(), dry_run():
             out = self(zeros(input_shape), training=False)
         shape = _shape_of(out)
         if isinstance(input_shape, tuple) and input_shape and input_shape[0] is None:
