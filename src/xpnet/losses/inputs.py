@@ -216,7 +216,8 @@ def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
     n_classes = y_pred.shape[axis]
     if B.is_host_data(raw):
         host = _label_shape(host_numpy.asarray(raw), y_pred, loss, axis)
-        return _on_backend_of(check_labels_on_host(host, n_classes, loss, ignore_class), y_pred)
+        host = check_labels_on_host(host, n_classes, loss, ignore_class)
+        return host if type(y_pred.data) is host_numpy.ndarray else _on_backend_of(host, y_pred)
     xp = y_pred.xp
     data = _label_shape(_on_backend_of(raw, y_pred), y_pred, loss, axis)
     check = _due(TARGETS)
@@ -246,7 +247,8 @@ def check_labels_on_host(labels, n_classes: int, loss: str, ignore_class=None):
     pass over the usual int64 labels (host bookkeeping: NumPy on purpose).
     """
     np = host_numpy
-    labels = np.asarray(labels)
+    if type(labels) is not np.ndarray:
+        labels = np.asarray(labels)
     kind = labels.dtype.kind
     if kind == "f":
         if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
