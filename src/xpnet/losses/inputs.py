@@ -217,13 +217,20 @@ def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
     if B.is_host_data(raw):
         host = _label_shape(host_numpy.asarray(raw), y_pred, loss, axis)
         host = check_labels_on_host(host, n_classes, loss, ignore_class)
-        return host if type(y_pred.data) is host_numpy.ndarray else _on_backend_of(host, y_pred)
-    xp = y_pred.xp
+        return host if B.is_host_data(y_pred.data) else _on_backend_of(host, y_pred)
     data = _label_shape(_on_backend_of(raw, y_pred), y_pred, loss, axis)
     check = _due(TARGETS)
+    data = _device_labels(y_pred.xp, data, check, n_classes, loss, ignore_class)
+    if check:
+        _passed(TARGETS)
+    return data
+
+
+def _device_labels(xp, data, check: bool, n_classes: int, loss: str, ignore_class=None):
+    """Device labels as integers, checked with one read if ``check``."""
     bad = None
     if data.dtype == xp.int64 or data.dtype == xp.int32:
-        pass  # the usual labels
+        pass  # the usual labels: no dtype inspection
     elif xp.isdtype(data.dtype, "real floating"):
         if check:
             bad = data != xp.floor(data)  # NaN too
@@ -233,7 +240,6 @@ def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
         data = xp.astype(data, _int_dtype(xp))
     if check:
         _check_labels_on_device(xp, data, bad, n_classes, loss, ignore_class)
-        _passed(TARGETS)
     return data
 
 
@@ -247,14 +253,13 @@ def check_labels_on_host(labels, n_classes: int, loss: str, ignore_class=None):
     pass over the usual int64 labels (host bookkeeping: NumPy on purpose).
     """
     np = host_numpy
-    if type(labels) is not np.ndarray:
-        labels = np.asarray(labels)
+    labels = np.asarray(labels)
     kind = labels.dtype.kind
     if kind == "f":
         if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
             raise _non_integer_error(loss)
         labels = labels.astype(np.int64)
-    elif kind not in "iu" or labels.dtype.itemsize < 4 or kind == "u":
+    elif kind != "i" or labels.dtype.itemsize < 4:
         # bool, unsigned, int8 / int16: the index dtype every library takes
         if kind == "u" and labels.size and labels.max() > np.iinfo(np.int64).max:
             _label_range_error(labels, loss, n_classes)
@@ -295,15 +300,8 @@ def check_label_values(y_true, n_classes: int, loss: str, ignore_class=None) -> 
     raw = y_true.data if isinstance(y_true, Tensor) else y_true
     if B.is_host_data(raw):
         check_labels_on_host(raw, n_classes, loss, ignore_class)
-        return
-    xp = B.namespace(raw)
-    bad = None
-    if xp.isdtype(raw.dtype, "real floating"):
-        bad = raw != xp.floor(raw)
-        raw = xp.astype(raw, _int_dtype(xp))
-    elif not (raw.dtype == xp.int64 or raw.dtype == xp.int32):
-        raw = xp.astype(raw, _int_dtype(xp))
-    _check_labels_on_device(xp, raw, bad, n_classes, loss, ignore_class)
+    else:
+        _device_labels(B.namespace(raw), raw, True, n_classes, loss, ignore_class)
 
 
 def _non_integer_error(loss: str) -> ValueError:
