@@ -294,6 +294,8 @@ def test_fit_checks_every_label_before_the_first_step(resident):
         model.fit(put(x), put(bad), batch_size=8, shuffle=False, verbose=0)
     with pytest.raises(ValueError, match=message):
         model.fit(put(x), put(y), batch_size=8, validation_data=(put(x), put(bad)), verbose=0)
+    with pytest.raises(ValueError, match=message):  # the bad label is in the held-out tail
+        model.fit(put(x), put(bad), batch_size=8, validation_split=0.25, verbose=0)
     with pytest.raises(ValueError, match="non-integer"):
         model.fit(put(x), put(y + 0.5), batch_size=8, verbose=0)
     for w, w0 in zip(model.get_weights(), before):

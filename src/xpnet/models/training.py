@@ -377,12 +377,12 @@ class Trainer:
                 val_feed = self._validation_feed(
                     validation_data, validation_batch_size or batch_size
                 )
-            self._check_targets_at_first_step((feed, layout), *([val_feed] if val_feed else []))
-            if validation_data is None and validation_split:
+            elif validation_split:
                 feed, held_out = feed.split(validation_split)
                 if validation_batch_size:
                     held_out.batch_size = validation_batch_size
                 val_feed = (held_out, layout)
+            self._check_targets_at_first_step((feed, layout), *([val_feed] if val_feed else []))
             return self._fit_loop(
                 c,
                 feed,
