@@ -255,8 +255,10 @@ class Layer:
         ``fit``, ``evaluate`` and ``predict`` call it on the model with all their
         inputs before the first step (host data on the host, before they move),
         so that ``call`` need not read device memory per batch. Most layers check
-        nothing; :class:`~xpnet.layers.Embedding` checks its ids; a model passes
-        each input to the layers that read it directly.
+        nothing; :class:`~xpnet.layers.Embedding` checks its ids; Sequential and
+        functional models pass each input to the layers that read it directly (a
+        subclassed model cannot tell which those are: its layers check at their
+        first call instead).
         """
 
     # ------------------------------------------------------------------ calling
