@@ -72,3 +72,30 @@ def test_out_of_range_ids_are_a_clear_error():
         emb(np.array([[0, 3]]))
     with pytest.raises(ValueError, match="positive integer for input_dim"):
         layers.Embedding(0, 2)
+
+
+def test_device_ids_are_checked_until_a_check_passes():
+    # host ids are checked at every call; device ids (a read each) until one check passed,
+    # and fit checks its whole input with check_input_values before the first step
+    emb = layers.Embedding(3, 2)
+    with pytest.raises(ValueError, match=r"ids in \[0, 3\], but input_dim=3"):
+        emb(xn.backend.asarray(np.array([[0, 3]])))
+    emb(xn.backend.asarray(np.array([[0, 2]])))
+    assert emb._ids_checked
+    with pytest.raises(ValueError, match=r"ids in \[-1, 0\]"):
+        emb.check_input_values(np.array([-1, 0]))
+    with pytest.raises(ValueError, match=r"ids in \[0, 5\]"):
+        emb.check_input_values(xn.backend.asarray(np.array([[5.0, 0.0]])))  # float ids, device
+    emb.check_input_values([[0, 1], [2, 2]])
+
+
+def test_a_dry_run_on_zeros_is_not_a_check_of_ids():
+    # building by a dry run on placeholder zeros (xn.Input, the functional API) leaves the
+    # first call with device ids to check them
+    model = xn.Sequential([xn.Input(shape=(2,), dtype="int64"), layers.Embedding(3, 2)])
+    with pytest.raises(ValueError, match=r"ids in \[0, 3\], but input_dim=3"):
+        model(xn.backend.asarray(np.array([[0, 3]])))
+    inp = xn.Input(shape=(2,), dtype="int64")
+    functional = xn.Model(inp, layers.Embedding(3, 2)(inp))
+    with pytest.raises(ValueError, match=r"ids in \[-1, 0\], but input_dim=3"):
+        functional(xn.backend.asarray(np.array([[0, -1]])))

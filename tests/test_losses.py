@@ -260,6 +260,17 @@ def test_gradients_wrt_y_pred(case: LossCase):
     assert xn.gradcheck(lambda p: case.fn(y_true, p, **case.kwargs), y_pred).passed
 
 
+@pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: c.id)
+def test_targets_on_the_device_give_the_same_values(case: LossCase):
+    # device targets take the device path of the checks (and the cast of float labels)
+    y_true, y_pred = case.inputs()
+    pred = xn.Tensor(y_pred, dtype="float32")
+    on_host = case.fn(y_true, pred, **case.kwargs)
+    on_device = case.fn(xn.backend.asarray(y_true), pred, **case.kwargs)
+    assert_on_active_backend(on_device)
+    assert_close(on_device, xn.to_numpy(on_host), dtype="float32")
+
+
 REDUCTIONS = ["sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight"]
 
 
@@ -659,3 +670,60 @@ def test_reduce_weighted_helper():
 def test_bad_input_raises_actionable_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_a_loss_object_checks_device_values_until_they_pass():
+    # device data are checked at the Loss object's first call (for each kind of check,
+    # until one passes); host data at every call; tests/test_device_reads.py counts
+    # that later calls read nothing
+    B = xn.backend
+    loss = L.SparseCategoricalCrossentropy()  # from_logits=False: labels and probabilities
+    p = xn.Tensor(np.full((2, 3), 1 / 3), dtype="float32")
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 3\)"):
+        loss(B.asarray(np.array([0, 3])), p)
+    with pytest.raises(ValueError, match=r"non-integer values"):
+        loss(B.asarray(np.array([0.5, 1.0])), p)
+    with pytest.raises(ValueError, match=r"from_logits=False.*probabilities"):
+        loss(B.asarray(np.array([0, 2])), p - 1.0)
+    assert loss(B.asarray(np.array([0, 2])), p).item() == pytest.approx(np.log(3.0), rel=1e-6)
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 3\).*\[-1, 2\]"):
+        loss(np.array([-1, 2]), p)  # host labels: checked at every call, on the host
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 3\)"):
+        L.sparse_categorical_crossentropy(B.asarray(np.array([0, 3])), p)  # a plain function
+
+
+@pytest.mark.parametrize("on_device", [False, True])
+def test_check_targets_validates_whole_label_arrays(on_device):
+    put = xn.backend.asarray if on_device else np.asarray
+    loss = L.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+    loss.check_targets(put(np.array([[0], [2], [-1]])), (None, 3))
+    loss.check_targets(put(np.array([0.0, 2.0])), (7, 3))  # whole-number floats
+    with pytest.raises(ValueError, match=r"must lie in \[0, 3\) .*Received labels in \[0, 3\]"):
+        loss.check_targets(put(np.array([0, 3, -1])), (2, 3))
+    with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy: .*non-integer"):
+        loss.check_targets(put(np.array([0.5, 1.0])), (2, 3))
+    svm = L.MulticlassSVM()
+    with pytest.raises(ValueError, match=r"multiclass_svm: class indices must lie in \[0, 4\)"):
+        svm.check_targets(put(np.array([-1, 0])), (2, 4))
+    L.MeanSquaredError().check_targets(put(np.array([7.5])), (1, 1))  # no label checks
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0.0, np.inf]), "non-integer"),
+        (np.array([0.0, np.nan]), "non-integer"),
+        (np.array([0, 2**63], dtype=np.uint64), r"must lie in \[0, 3\)"),
+        (np.array([0, 3], dtype=np.uint8), r"Received labels in \[0, 3\]"),
+        (np.array([True, False]).reshape(2, 1)[:, 0], None),
+    ],
+)
+def test_check_labels_on_host(labels, message):
+    from xpnet.losses.inputs import check_labels_on_host
+
+    if message is None:
+        out = check_labels_on_host(labels, 3, "loss")
+        assert out.dtype == np.int64 and out.tolist() == [1, 0]
+        return
+    with pytest.raises(ValueError, match=message):
+        check_labels_on_host(labels, 3, "loss")

@@ -253,6 +253,93 @@ def test_inputs_from_numpy_lists_and_other_libraries():
     assert_on_active_backend(out)
 
 
+@pytest.mark.parametrize("shuffle", [False, True, "batch"])
+def test_data_resident_on_the_backend_works_in_fit_evaluate_and_predict(shuffle):
+    # x and y already on the active backend (strict included: it refuses a[start:stop]
+    # on a 2-D array, so the feed must index rows with a[start:stop, ...])
+    x, y = blobs(30)
+    xd, yd = B.asarray(x), B.asarray(y)
+    model = compiled()
+    history = model.fit(
+        xd, yd, batch_size=8, epochs=2, shuffle=shuffle, validation_split=0.2, verbose=0
+    )
+    assert len(history.history["val_loss"]) == 2
+    model.fit(xd, yd, batch_size=8, validation_data=(xd, yd), shuffle=shuffle, verbose=0)
+    resident = model.evaluate(xd, yd, batch_size=7, verbose=0)
+    assert resident == pytest.approx(model.evaluate(x, y, batch_size=7, verbose=0), rel=1e-5)
+    out = model.predict(xd, batch_size=7, verbose=0)
+    assert_on_active_backend(out)
+    np.testing.assert_allclose(
+        xn.to_numpy(out), xn.to_numpy(model.predict(x, verbose=0)), rtol=1e-5, atol=1e-6
+    )
+    model.train_on_batch(xd, yd)
+    model.test_on_batch(xd, yd)
+    assert model.predict_on_batch(xd).shape == (30, 3)
+
+
+@pytest.mark.parametrize("resident", [False, True])
+def test_fit_checks_every_label_before_the_first_step(resident):
+    # the steps read no device memory: all labels are checked up front (host labels on
+    # the host, labels already on the backend with one read), so a bad label in the last
+    # batch stops fit before any weight moves, and so do bad validation labels
+    x, y = blobs(40)
+    bad = y.copy()
+    bad[-1] = 3
+    put = B.asarray if resident else np.asarray
+    model = compiled()
+    model.build((None, 4))
+    before = model.get_weights()
+    message = r"class indices must lie in \[0, 3\) .*Received labels in \[0, 3\]"
+    with pytest.raises(ValueError, match=message):
+        model.fit(put(x), put(bad), batch_size=8, shuffle=False, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.fit(put(x), put(y), batch_size=8, validation_data=(put(x), put(bad)), verbose=0)
+    with pytest.raises(ValueError, match=message):  # the bad label is in the held-out tail
+        model.fit(put(x), put(bad), batch_size=8, validation_split=0.25, verbose=0)
+    with pytest.raises(ValueError, match="non-integer"):
+        model.fit(put(x), put(y + 0.5), batch_size=8, verbose=0)
+    for w, w0 in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, w0)
+    with pytest.raises(ValueError, match=message):
+        model.evaluate(put(x), put(bad), batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.train_on_batch(x, bad)  # host labels of the single-batch calls too
+    model.fit(put(x), put(y), batch_size=8, validation_data=(put(x), put(y)), verbose=0)
+
+
+@pytest.mark.parametrize("resident", [False, True])
+@pytest.mark.parametrize("functional", [False, True])
+def test_fit_evaluate_predict_check_embedding_ids_before_the_first_step(resident, functional):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 10, (40, 5))
+    y = rng.integers(0, 3, 40)
+    bad = x.copy()
+    bad[-1, -1] = 10
+    put = B.asarray if resident else np.asarray
+    xn.set_seed(0)
+    if functional:
+        inp = xn.Input(shape=(5,), dtype="int64")
+        h = xn.layers.Flatten()(xn.layers.Embedding(10, 4)(inp))
+        model = xn.Model(inp, Dense(3)(h))
+    else:
+        model = xn.Sequential([xn.layers.Embedding(10, 4), xn.layers.Flatten(), Dense(3)])
+    model.compile(
+        optimizer=xn.optimizers.SGD(0.1),
+        loss=xn.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(put(x), put(y), batch_size=8, verbose=0)
+    before = model.get_weights()
+    message = r"got ids in \[0, 10\], but input_dim=10"
+    with pytest.raises(ValueError, match=message):
+        model.fit(put(bad), put(y), batch_size=8, shuffle=False, verbose=0)
+    for w, w0 in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, w0)
+    with pytest.raises(ValueError, match=message):
+        model.evaluate(put(bad), put(y), verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.predict(put(bad), verbose=0)
+
+
 def test_the_model_keeps_its_backend_when_the_active_one_changes():
     x, y = blobs(24)
     with xn.use_backend("numpy"):

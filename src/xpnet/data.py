@@ -237,8 +237,8 @@ class ArrayFeed:
                 f"validation_split={fraction} of {self.size} samples leaves an empty part; "
                 "use more data or another fraction."
             )
-        head = [None if a is None else a[:cut] for a in self.arrays]
-        tail = [None if a is None else a[cut:] for a in self.arrays]
+        head = [None if a is None else _rows(a, 0, cut) for a in self.arrays]
+        tail = [None if a is None else _rows(a, cut, self.size) for a in self.arrays]
         return self._like(head), self._like(tail, shuffle=False)
 
     def _like(self, arrays, shuffle=None) -> ArrayFeed:
@@ -294,6 +294,12 @@ def _as_array(a):
     return arr
 
 
+def _rows(a, start: int, stop: int):
+    """Rows [start, stop) of ``a``: ``a[start:stop, ...]``, as the standard spells it for an
+    array of any rank (array-api-strict refuses ``a[start:stop]`` on a 2-D array)."""
+    return a[start:stop, ...]
+
+
 class _Slicer:
     """Contiguous rows [start, stop) moved to the target backend."""
 
@@ -302,7 +308,7 @@ class _Slicer:
 
     def rows(self, start: int, stop: int):
         a = self.a
-        return None if a is None else B.asarray(a[start:stop])
+        return None if a is None else B.asarray(a[start:stop, ...])  # (_rows, inlined)
 
 
 class _Gather:

@@ -9,7 +9,7 @@ Everything else calls plain ``xp.*`` functions of the Array API standard, with
   ``prefer_gpu``, ``floatx``, each backend's :class:`Capabilities`.
 - :mod:`~xpnet.backend.convert`: ``namespace``, ``device_of``, ``asarray`` (moving
   data to the active backend), ``to_numpy`` (the one host read, counted by
-  ``device_reads``), and the mixing checks.
+  ``device_reads``; ``count_reads`` for tests), ``is_host_data``, and the mixing checks.
 - :mod:`~xpnet.backend.random`: seeded generators; initial weights drawn on the host.
 - :mod:`~xpnet.backend.kernels`: the in-place family (NumPy and CuPy) and the
   standard-only family (array-api-strict, JAX, PyTorch), picked once per backend.
@@ -20,13 +20,16 @@ from __future__ import annotations
 import numpy as host_numpy  # host-side bookkeeping: gradcheck, shuffling, saving to .npz
 
 from xpnet.backend.convert import (
+    ReadCount,
     asarray,
     backend_of,
     check_compatible,
+    count_reads,
     device_of,
     device_reads,
     is_array,
     is_floating,
+    is_host_data,
     namespace,
     namespace_of,
     namespace_or_none,
@@ -101,6 +104,7 @@ __all__ = [
     "BackendError",
     "Capabilities",
     "MixedBackendError",
+    "ReadCount",
     "SeedGenerator",
     "add_into",
     "asarray",
@@ -112,6 +116,7 @@ __all__ = [
     "capabilities",
     "check_compatible",
     "copy_into",
+    "count_reads",
     "device",
     "device_of",
     "device_reads",
@@ -126,6 +131,7 @@ __all__ = [
     "host_rng",
     "is_array",
     "is_floating",
+    "is_host_data",
     "kernels_of",
     "matmul_into",
     "multiply_into",

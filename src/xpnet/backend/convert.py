@@ -9,6 +9,7 @@ reads that cost a device synchronization (:func:`device_reads`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -135,7 +136,8 @@ def device_of(x):
 
 
 class _Reads(threading.local):
-    count = 0
+    count = 0  # reads from device memory (to_numpy of an array not in host memory)
+    every = 0  # to_numpy of any non-NumPy array, host-memory ones included
 
 
 _reads = _Reads()
@@ -147,9 +149,51 @@ def device_reads() -> int:
 
     Each such read waits for the device's queued work (a stream synchronization on
     a GPU), so a training step should make none; tests compare this counter before
-    and after ``fit`` (see also ``tests/test_device_reads.py``).
+    and after ``fit`` (see also :func:`count_reads` and ``tests/test_device_reads.py``).
     """
     return _reads.count
+
+
+class ReadCount:
+    """The reads counted since a :func:`count_reads` block began (frozen when it ends)."""
+
+    def __init__(self, host_too: bool) -> None:
+        self._attr = "every" if host_too else "count"
+        self._start = getattr(_reads, self._attr)
+        self._end: int | None = None
+
+    @property
+    def count(self) -> int:
+        now = getattr(_reads, self._attr) if self._end is None else self._end
+        return now - self._start
+
+
+@contextlib.contextmanager
+def count_reads(host_too: bool = False):
+    """Count :func:`to_numpy`'s reads inside a ``with`` block (for tests).
+
+    ``with count_reads(host_too=True) as reads: model.fit(...)``, then
+    ``reads.count``. Without ``host_too`` it counts what :func:`device_reads`
+    does; with it every read of a non-NumPy array counts, also where the array
+    lives in host memory (CPU torch and JAX, array-api-strict), so a test on a
+    CPU sees the reads a GPU would pay for.
+    """
+    counter = ReadCount(host_too)
+    try:
+        yield counter
+    finally:
+        counter._end = getattr(_reads, counter._attr)
+
+
+def is_host_data(x) -> bool:
+    """Whether ``x`` is the user's host data: a NumPy array or scalar, a Python number or
+    a (nested) list or tuple. Reading its values costs no device read.
+
+    Every backend's array counts as device data, also where its memory is the
+    host's (CPU torch or JAX, array-api-strict): checks of values then take the
+    same path on every backend, the one a GPU needs.
+    """
+    return isinstance(x, (np.ndarray, np.generic, list, tuple, bool, int, float, complex))
 
 
 def to_numpy(x) -> np.ndarray:
@@ -162,8 +206,10 @@ def to_numpy(x) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     name = backend_name_of_type(type(x))
-    if name is not None and not _on_host(x, name):
-        _reads.count += 1
+    if name is not None:
+        _reads.every += 1
+        if not _on_host(x, name):
+            _reads.count += 1
     if name == "cupy":
         return x.get()
     if name == "torch":

@@ -13,6 +13,7 @@ nested layer in training mode unless that layer is called with its own flag.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
@@ -27,7 +28,7 @@ from xpnet import regularizers as regularizers_mod
 from xpnet._registry import snake_case
 from xpnet.tensor import Parameter, Tensor, no_grad
 
-__all__ = ["InputSpec", "Layer", "clear_session", "to_tensor"]
+__all__ = ["InputSpec", "Layer", "clear_session", "dry_run", "in_dry_run", "to_tensor"]
 
 
 class InputSpec:
@@ -88,9 +89,27 @@ def clear_session() -> None:
 
 class _CallContext(threading.local):
     training: bool | None = None
+    dry_run = False
 
 
 _context = _CallContext()
+
+
+@contextlib.contextmanager
+def dry_run() -> Iterator[None]:
+    """Calls on placeholder zeros that only learn shapes (building, probing symbolic calls):
+    layers skip their value checks there (see :func:`in_dry_run`)."""
+    saved = _context.dry_run
+    _context.dry_run = True
+    try:
+        yield
+    finally:
+        _context.dry_run = saved
+
+
+def in_dry_run() -> bool:
+    """Whether the current call is a dry run (placeholder zeros, not data)."""
+    return _context.dry_run
 
 
 def to_tensor(x: Any, dtype: str | None = None) -> Any:
@@ -218,12 +237,24 @@ class Layer:
                 xp.zeros(dims, dtype=B.dtype(self.dtype, xp), device=B.device()), None
             )
 
-        with no_grad():
+        with no_grad(), dry_run():
             out = self(zeros(input_shape), training=False)
         shape = _shape_of(out)
         if isinstance(input_shape, tuple) and input_shape and input_shape[0] is None:
             return _with_batch(shape, None)
         return shape
+
+    def check_input_values(self, inputs) -> None:
+        """Check the values of whole input arrays once, before training or predicting on them.
+
+        ``fit``, ``evaluate`` and ``predict`` call it on the model with all their
+        inputs before the first step (host data on the host, before they move),
+        so that ``call`` need not read device memory per batch. Most layers check
+        nothing; :class:`~xpnet.layers.Embedding` checks its ids; Sequential and
+        functional models pass each input to the layers that read it directly (a
+        subclassed model cannot tell which those are: its layers check at their
+        first call instead).
+        """
 
     # ------------------------------------------------------------------ calling
     def call(self, inputs, *args, **kwargs):  # pragma: no cover - abstract

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from xpnet import backend as B
 from xpnet import constraints, initializers, ops, regularizers
 from xpnet.layers import _mask
-from xpnet.layers.base import Layer
+from xpnet.layers.base import Layer, in_dry_run
 from xpnet.layers.core import positive_int
 
 __all__ = ["Embedding"]
@@ -29,6 +30,15 @@ class Embedding(Layer):
             recurrent layers, GlobalAveragePooling1D and MultiHeadAttention use (so
             ``input_dim`` should count the padding id).
         weights: optional initial ``[embeddings]`` array.
+
+    Ids outside ``0 .. input_dim - 1`` are a clear error (JAX would silently
+    clamp them, a GPU would stop on a device-side assert). Host ids (NumPy)
+    cost nothing to check and are checked at every call; device ids cost a
+    read, so they are checked until one check has passed: at the layer's first
+    call, or when ``fit``, ``evaluate`` or ``predict`` check their whole input
+    before the first step (host data on the host, before they move). Host ids
+    given to a direct call on another backend are moved by ``Layer.__call__``
+    before ``call`` sees them, so they count as device ids.
 
     >>> import numpy as np, xpnet as xn
     >>> emb = xn.layers.Embedding(10, 3)
@@ -54,6 +64,7 @@ class Embedding(Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
+        self._ids_checked = False  # a check of ids passed: device ids are not read again
         if weights is not None:
             self.build(None)
             self.built = True
@@ -70,18 +81,31 @@ class Embedding(Layer):
 
     def call(self, inputs):
         xp = inputs.xp
-        ids = inputs.data
-        if not xp.isdtype(ids.dtype, "integral"):
-            ids = xp.astype(ids, xp.int64)  # Keras accepts float ids too
-        if ids.size and (bool(xp.any(ids < 0)) or bool(xp.any(ids >= self.input_dim))):
+        ids = _integral(xp, inputs.data)
+        if (not self._ids_checked or B.is_host_data(ids)) and not in_dry_run():
+            self.check_input_values(ids)  # (a dry run's zeros are no ids to check)
+        out = ops.take(self.embeddings, ids, axis=0)
+        return _mask.set_mask(out, self.compute_mask(inputs))
+
+    def check_input_values(self, ids) -> None:
+        """Raise a clear error unless every id lies in ``0 .. input_dim - 1``.
+
+        ``ids``: an array of any backend or shape, or a list (fit passes its
+        whole input). One reduction and one read (free on host data);
+        afterwards the layer no longer reads device ids.
+        """
+        if B.is_host_data(ids):
+            ids = B.host_numpy.asarray(ids)  # lists too
+        xp = B.namespace(ids)
+        ids = _integral(xp, ids)
+        if ids.size and bool(xp.any(xp.logical_or(ids < 0, ids >= self.input_dim))):
             lo, hi = int(xp.min(ids)), int(xp.max(ids))
             raise ValueError(
                 f"Embedding layer '{self.name}' got ids in [{lo}, {hi}], but input_dim="
                 f"{self.input_dim} allows 0 .. {self.input_dim - 1} (JAX would silently clamp "
                 "them). Increase input_dim or fix the ids."
             )
-        out = ops.take(self.embeddings, ids, axis=0)
-        return _mask.set_mask(out, self.compute_mask(inputs))
+        self._ids_checked = True
 
     def compute_mask(self, inputs, mask=None):
         """``ids != 0`` when ``mask_zero``, else None."""
@@ -104,3 +128,8 @@ class Embedding(Layer):
             mask_zero=self.mask_zero,
         )
         return config
+
+
+def _integral(xp, ids):
+    """Ids as integers (Keras accepts float ids too)."""
+    return ids if xp.isdtype(ids.dtype, "integral") else xp.astype(ids, xp.int64)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from xpnet import backend as B
 from xpnet import ops
-from xpnet.layers.base import Layer
+from xpnet.layers.base import Layer, dry_run
 from xpnet.layers.serialization import register_builtin
 from xpnet.tensor import Tensor, no_grad
 
@@ -264,7 +264,7 @@ def probe(layer: Layer, inputs, args=(), kwargs=None, fill: int = _PROBE_SIZE):
     kw.setdefault("training", False)
 
     def run(size):
-        with no_grad():
+        with no_grad(), dry_run():
             out = layer(_map(inputs, lambda t: _placeholder(t, size)), *args, **kw)
         return [(tuple(o.shape), _dtype_name(o.dtype)) for o in flatten(out)], out
 

@@ -188,7 +188,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             axis=axis,
         )
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def _compute(self, y_true, y_pred, sample_weight):
         # The training loop's case in one node: 2-D logits, labels, the batch mean.
         if (
             sample_weight is None
@@ -203,7 +203,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         ):
             labels = _labels(y_true, y_pred, "sparse_categorical_crossentropy", 1)
             return SparseSoftmaxCrossEntropy.apply(y_pred, labels, mean=True)
-        return super().__call__(y_true, y_pred, sample_weight)
+        return super()._compute(y_true, y_pred, sample_weight)
 
     def _mask(self, y_true, y_pred):
         if self.ignore_class is None:

@@ -20,6 +20,7 @@ from xpnet.losses.inputs import (
     _labels,
     _pair,
     _prediction,
+    check_label_values,
 )
 from xpnet.ops.losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
 from xpnet.ops.losses import flat_index as _flat_index
@@ -352,11 +353,14 @@ def _l2_normalize(x: Tensor, axis: int) -> Tensor:
 
 
 def _signed_labels(y_true: Tensor) -> Tensor:
-    """Keras: labels that are all 0 or 1 become -1 or 1 (one host read)."""
+    """Keras: labels that are all 0 or 1 become -1 or 1.
+
+    Decided on the device (a 0-d condition broadcast by ``where``, as Keras's
+    ``ops.cond``), so no value is read back to the host.
+    """
     xp, d = y_true.xp, y_true.data
-    if bool(xp.all(xp.logical_or(d == 0.0, d == 1.0))):
-        return y_true * 2.0 - 1.0
-    return y_true
+    binary = xp.all(xp.logical_or(d == 0.0, d == 1.0))
+    return ops.where(binary, y_true * 2.0 - 1.0, y_true)
 
 
 def hinge(y_true, y_pred):
@@ -435,6 +439,35 @@ _FUNCTIONS: dict[str, Callable] = {
     )
 }
 _FUNCTION_NAMES = {id(f): name for name, f in _FUNCTIONS.items()}
+
+
+def _label_classes(y_pred_shape, axis=-1, ignore_class=None, **_):
+    shape = tuple(y_pred_shape)
+    return shape[_axis(axis, len(shape), "loss")], ignore_class
+
+
+# the functions whose targets are class labels, and where their classes lie
+_LABEL_TARGETS: dict[int, Callable] = {
+    id(sparse_categorical_crossentropy): _label_classes,
+    id(multiclass_svm): lambda shape, **_: (tuple(shape)[-1], None),
+}
+
+
+def check_targets(fn: Callable, y_true, y_pred_shape, **kwargs) -> bool:
+    """Check the values of a whole targets array for ``fn`` with predictions of shape
+    ``y_pred_shape`` (the batch axis may differ) and options ``kwargs``.
+
+    The value checks a call of ``fn`` makes, run once over all the data
+    (``fit`` does before the first step): host data on the host, device data
+    with one read. Returns whether ``fn`` has such checks (labels of
+    ``sparse_categorical_crossentropy`` and ``multiclass_svm``).
+    """
+    classes = _LABEL_TARGETS.get(id(fn))
+    if classes is None:
+        return False
+    n_classes, ignore_class = classes(y_pred_shape, **kwargs)
+    check_label_values(y_true, n_classes, function_name(fn) or "loss", ignore_class)
+    return True
 
 
 def function(name: str) -> Callable:

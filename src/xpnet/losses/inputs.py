@@ -1,11 +1,24 @@
-"""The losses' inputs: predictions as Tensors, targets moved to their backend, labels checked.
+"""The losses' inputs: predictions as Tensors, targets moved to their backend, values checked.
 
-Checks that need the values (labels in range, probabilities in [0, 1]) read the
-host copy where the data arrive from the host, so a training step makes no
-device read for them.
+Checks of values (class labels that are whole numbers in ``[0, n_classes)``,
+probabilities in ``[0, 1]`` when ``from_logits=False``) cost nothing on host
+data: NumPy arrays and lists, the user's input, are checked on the host copy
+at every call, before they move. On device data (any backend's array, CPU ones
+included) a check reads a value back to the host, which on a GPU waits for all
+queued work, so it runs once, not every step:
+
+* a plain loss function (``sparse_categorical_crossentropy(y, p)``) checks at
+  every call: it has nowhere to remember that it did;
+* a :class:`~xpnet.losses.Loss` object checks device targets and device
+  predictions at its first call each (:func:`device_checks`), then no more;
+* ``fit`` and ``evaluate`` check the whole targets array before the first step
+  (:meth:`Loss.check_targets`: host data on the host, device data with one
+  read), so the steps that follow read nothing.
 """
 
 from __future__ import annotations
+
+import threading
 
 from xpnet import backend as B
 from xpnet import ops
@@ -87,12 +100,54 @@ def _pair(y_true, y_pred, loss: str) -> tuple[Tensor, Tensor]:
     return y_true, y_pred
 
 
+# --------------------------------------------------------------------------- value checks
+
+TARGETS, PREDICTIONS = "targets", "predictions"  # the kinds of checks a Loss object remembers
+
+
+class _DeviceChecks(threading.local):
+    # done: the kinds of device checks the current Loss object has passed (None outside a
+    # Loss call: a plain function checks every time)
+    done: set | None = None
+
+
+_device = _DeviceChecks()
+
+
+def device_checks(done: set | None) -> set | None:
+    """Make ``done`` the current call's record of passed device checks; return the previous.
+
+    A Loss object sets its own set around a call (and restores the previous one
+    after): checks of a kind in ``done`` are skipped on device data, and a check
+    that passes adds its kind. None checks everything (plain function calls).
+    """
+    previous = _device.done
+    _device.done = done
+    return previous
+
+
+def _due(kind: str) -> bool:
+    """Whether a device check of ``kind`` runs in the current call."""
+    done = _device.done
+    return done is None or kind not in done
+
+
+def _passed(kind: str) -> None:
+    done = _device.done
+    if done is not None:
+        done.add(kind)
+
+
 def _check_probabilities(y_pred: Tensor, loss: str, upper: bool) -> None:
     """from_logits=False with values that cannot be probabilities: say so.
 
-    One reduction and one host read; it catches logits passed by mistake.
+    One reduction and one read (free on host data; on device data once per
+    Loss object); it catches logits passed by mistake.
     """
     xp, d = y_pred.xp, y_pred.data
+    host = B.is_host_data(d)
+    if not host and not _due(PREDICTIONS):
+        return
     bad = d < 0.0
     if upper:
         bad = xp.logical_or(bad, d > 1.0)
@@ -104,6 +159,8 @@ def _check_probabilities(y_pred: Tensor, loss: str, upper: bool) -> None:
             f"Received values in [{lo:.4g}, {hi:.4g}]. If y_pred are raw scores (logits), "
             f"pass from_logits=True; otherwise apply sigmoid/softmax first."
         )
+    if not host:
+        _passed(PREDICTIONS)
 
 
 def _axis(axis: int, ndim: int, loss: str) -> int:
@@ -126,61 +183,136 @@ def _int_dtype(xp):
     return xp.int64 if B.has_float64(xp) else xp.int32
 
 
-def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
-    """Integer class indices of shape ``y_pred.shape`` without ``axis``, checked."""
-    xp = y_pred.xp
-    data = _on_backend_of(y_true.data if isinstance(y_true, Tensor) else y_true, y_pred)
+def _label_shape(data, y_pred: Tensor, loss: str, axis: int):
+    """``data`` shaped as ``y_pred.shape`` without ``axis`` (a trailing 1 is squeezed), or a
+    clear error. Shapes only: no value is read."""
     expected = tuple(s for i, s in enumerate(y_pred.shape) if i != axis)
     shape = tuple(data.shape)
-    n_classes = y_pred.shape[axis]
     if len(shape) == y_pred.ndim and shape[-1] == 1 and shape[:-1] == expected:
-        data = xp.reshape(data, expected)  # (batch, 1) labels, as Keras squeezes them
-    elif shape == y_pred.shape and n_classes > 1:
+        return B.namespace(data).reshape(data, expected)  # (batch, 1) labels, as Keras
+    if shape == y_pred.shape and y_pred.shape[axis] > 1:
         raise ValueError(
             f"{loss}: expected integer class indices of shape {expected}, but y_true has "
             f"y_pred's shape {shape} (one-hot or probabilities?). Use "
             f"categorical_crossentropy for one-hot targets, or pass argmax(y_true, axis=-1)."
         )
-    elif shape != expected:
+    if shape != expected:
         raise ValueError(
             f"{loss}: expected one integer class index per prediction, y_true of shape "
             f"{expected} for y_pred of shape {y_pred.shape}. Received: y_true.shape={shape}. "
             f"Check that labels and predictions come from the same batch."
         )
-    if (
-        type(data) is host_numpy.ndarray
-        and (data.dtype == host_numpy.int64 or data.dtype == host_numpy.int32)
-        and ignore_class is None
-    ):
-        # NumPy's usual labels: one reduction, as negative labels read as unsigned
-        # are huge, so the largest unsigned label below n_classes is the range check
-        unsigned = data.view(_UNSIGNED[data.dtype.itemsize])
-        if data.size and int(host_numpy.maximum.reduce(unsigned, axis=None)) >= n_classes:
-            _label_range_error(xp, data, loss, n_classes)
-        return data
+    return data
+
+
+def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
+    """Integer class indices of shape ``y_pred.shape`` without ``axis``, checked, on
+    ``y_pred``'s backend and device.
+
+    Host labels are checked on the host before they move (free); device labels
+    on the device, where the current call allows it (see :func:`device_checks`).
+    """
+    raw = y_true.data if isinstance(y_true, Tensor) else y_true
+    n_classes = y_pred.shape[axis]
+    if B.is_host_data(raw):
+        host = _label_shape(host_numpy.asarray(raw), y_pred, loss, axis)
+        host = check_labels_on_host(host, n_classes, loss, ignore_class)
+        return host if B.is_host_data(y_pred.data) else _on_backend_of(host, y_pred)
+    data = _label_shape(_on_backend_of(raw, y_pred), y_pred, loss, axis)
+    check = _due(TARGETS)
+    data = _device_labels(y_pred.xp, data, check, n_classes, loss, ignore_class)
+    if check:
+        _passed(TARGETS)
+    return data
+
+
+def _device_labels(xp, data, check: bool, n_classes: int, loss: str, ignore_class=None):
+    """Device labels as integers, checked with one read if ``check``."""
+    bad = None
     if data.dtype == xp.int64 or data.dtype == xp.int32:
-        pass  # the usual labels: no dtype inspection (NumPy's isdtype costs ~10 us)
+        pass  # the usual labels: no dtype inspection
     elif xp.isdtype(data.dtype, "real floating"):
-        if bool(xp.any(data != xp.floor(data))):
-            raise ValueError(
-                f"{loss}: expected integer class indices; y_true has non-integer values. "
-                "Use categorical_crossentropy for soft or one-hot targets."
-            )
+        if check:
+            bad = data != xp.floor(data)  # NaN too
         data = xp.astype(data, _int_dtype(xp))
     else:  # bool, unsigned, int8 / int16: the index dtype every library takes, and
         # room for the flat index (row * n_classes + label)
         data = xp.astype(data, _int_dtype(xp))
-    checked = data if ignore_class is None else xp.where(data == ignore_class, 0, data)
-    # one pass and one host sync: label // n_classes is 0 exactly for labels in range
-    if bool(xp.any(checked // n_classes)):
-        _label_range_error(xp, checked, loss, n_classes)
+    if check:
+        _check_labels_on_device(xp, data, bad, n_classes, loss, ignore_class)
     return data
 
 
-_UNSIGNED = {1: host_numpy.uint8, 2: host_numpy.uint16, 4: host_numpy.uint32, 8: host_numpy.uint64}
+def check_labels_on_host(labels, n_classes: int, loss: str, ignore_class=None):
+    """Check class labels held on the host (a NumPy array: the user's data, before it
+    moves to a device) and return them as integers.
+
+    Labels must be whole numbers in ``[0, n_classes)`` (``ignore_class`` aside);
+    whole-number floats and narrow integers become int64, int32 and int64 pass
+    as they are. Raises ValueError saying what was received otherwise. One
+    pass over the usual int64 labels (host bookkeeping: NumPy on purpose).
+    """
+    np = host_numpy
+    labels = np.asarray(labels)
+    kind = labels.dtype.kind
+    if kind == "f":
+        if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
+            raise _non_integer_error(loss)
+        labels = labels.astype(np.int64)
+    elif kind != "i" or labels.dtype.itemsize < 4:
+        # bool, unsigned, int8 / int16: the index dtype every library takes
+        if kind == "u" and labels.size and labels.max() > np.iinfo(np.int64).max:
+            _label_range_error(labels, loss, n_classes)
+        labels = labels.astype(np.int64)
+    if not labels.size:
+        return labels
+    if ignore_class is None:
+        # one reduction: negative labels read as unsigned are huge, so the largest
+        # unsigned label below n_classes is the whole range check
+        unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize])
+        if int(np.maximum.reduce(unsigned, axis=None)) >= n_classes:
+            _label_range_error(labels, loss, n_classes)
+        return labels
+    checked = np.where(labels == ignore_class, 0, labels)
+    if checked.min() < 0 or checked.max() >= n_classes:
+        _label_range_error(checked, loss, n_classes)
+    return labels
 
 
-def _label_range_error(xp, labels, loss: str, n_classes: int):
+_UNSIGNED = {4: host_numpy.uint32, 8: host_numpy.uint64}
+
+
+def _check_labels_on_device(xp, labels, bad, n_classes: int, loss: str, ignore_class=None):
+    """The same checks on the device, in one read (more only to word an error). ``labels``
+    are integers; ``bad`` marks the non-integer values they were cast from (or None)."""
+    checked = labels if ignore_class is None else xp.where(labels == ignore_class, 0, labels)
+    outside = checked // n_classes != 0  # 0 exactly for labels in range
+    if not bool(xp.any(outside if bad is None else xp.logical_or(bad, outside))):
+        return
+    if bad is not None and bool(xp.any(bad)):
+        raise _non_integer_error(loss)
+    _label_range_error(checked, loss, n_classes)
+
+
+def check_label_values(y_true, n_classes: int, loss: str, ignore_class=None) -> None:
+    """Check a whole array of class labels (fit's ``y``, any shape): on the host for host
+    data, with one device read otherwise."""
+    raw = y_true.data if isinstance(y_true, Tensor) else y_true
+    if B.is_host_data(raw):
+        check_labels_on_host(raw, n_classes, loss, ignore_class)
+    else:
+        _device_labels(B.namespace(raw), raw, True, n_classes, loss, ignore_class)
+
+
+def _non_integer_error(loss: str) -> ValueError:
+    return ValueError(
+        f"{loss}: expected integer class indices; y_true has non-integer values. "
+        "Use categorical_crossentropy for soft or one-hot targets."
+    )
+
+
+def _label_range_error(labels, loss: str, n_classes: int):
+    xp = B.namespace(labels)
     raise ValueError(
         f"{loss}: class indices must lie in [0, {n_classes}) for y_pred with "
         f"{n_classes} classes. Received labels in [{int(xp.min(labels))}, "

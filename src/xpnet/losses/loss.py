@@ -10,7 +10,7 @@ from xpnet import ops
 from xpnet._registry import Configurable, Registry, snake_case
 from xpnet.backend import host_numpy
 from xpnet.losses import functions
-from xpnet.losses.inputs import _on_backend_of, _prediction, _targets
+from xpnet.losses.inputs import TARGETS, _device, _on_backend_of, _prediction, _targets
 from xpnet.tensor import Tensor
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight")
@@ -95,6 +95,11 @@ class Loss(Configurable):
 
     Subclasses implement ``call(y_true, y_pred)`` returning per-sample losses.
 
+    Checks of values that would read device memory (labels in range,
+    probabilities in [0, 1]) run at the object's first call with device data,
+    then no more; host data (NumPy arrays, lists) are checked at every call, on
+    the host (see :mod:`xpnet.losses.inputs`).
+
     Args:
         name: the loss's name (default: from the class name).
         reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"none"``,
@@ -104,12 +109,34 @@ class Loss(Configurable):
     def __init__(self, name: str | None = None, reduction="sum_over_batch_size"):
         self.name = name or snake_case(type(self).__name__)
         self.reduction = _standardize_reduction(reduction)
+        self._device_checked: set[str] = set()  # kinds of device checks passed
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        # the checks of this call record what they passed in this object's set (inputs.
+        # device_checks, inlined: every step comes here); a subclass that skipped
+        # Loss.__init__ has no set, and checks every call
+        previous = _device.done
+        _device.done = getattr(self, "_device_checked", None)
+        try:
+            return self._compute(y_true, y_pred, sample_weight)
+        finally:
+            _device.done = previous
+
+    def _compute(self, y_true, y_pred, sample_weight) -> Tensor:
+        """The reduced loss (``__call__`` without the bookkeeping of checks)."""
         y_pred = _prediction(y_pred)
         values = self.call(y_true, y_pred)
         mask = self._mask(y_true, y_pred)
         return reduce_weighted(values, sample_weight, self.reduction, mask=mask)
+
+    def check_targets(self, y_true, y_pred_shape) -> None:
+        """Check the values of a whole targets array once (fit and evaluate do, before the
+        first step), so calls on batches of it need not read device memory.
+
+        Host data are checked on the host, device data with one read; raises the
+        error a call would. ``y_pred_shape``: the shape of the predictions (any
+        batch size). The base class has no such checks.
+        """
 
     def call(self, y_true, y_pred) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
@@ -139,6 +166,10 @@ class LossFunctionWrapper(Loss):
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def check_targets(self, y_true, y_pred_shape) -> None:
+        if functions.check_targets(self.fn, y_true, y_pred_shape, **self._fn_kwargs):
+            self.__dict__.setdefault("_device_checked", set()).add(TARGETS)
 
     def get_config(self):
         config = super().get_config()

@@ -229,6 +229,14 @@ class Compiled:
         self.loss_tracker.add(total.data, n)
         return total
 
+    def check_targets(self, ys, outs) -> None:
+        """Check whole target arrays (one per output, None to skip) with the outputs' losses:
+        once, before the first step (host data on the host, device data with one read)."""
+        for fn, y, out in zip(self.losses, ys, outs):
+            check = getattr(fn, "check_targets", None)
+            if check is not None and y is not None:
+                check(y, tuple(out.shape))
+
     def update_metrics(self, ys, outs, sws) -> None:
         for i, ms in enumerate(self.metrics):
             if ms:

@@ -215,6 +215,19 @@ class Functional(Model):
     def build(self, input_shape) -> None:
         self.built = True
 
+    def check_input_values(self, inputs) -> None:
+        """Each input to the layers called on it alone (None: skip that input)."""
+        if isinstance(inputs, dict):
+            inputs = self._from_dict(inputs)
+        if self._single_input or not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        for slot, data in enumerate(inputs):
+            if data is None:
+                continue
+            for step in self._graph_holder.graph.steps:
+                if step.in_slots == slot:
+                    step.layer.check_input_values(data)
+
     def compute_output_shape(self, input_shape):
         return self.output_shape
 

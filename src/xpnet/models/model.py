@@ -27,7 +27,7 @@ import os
 from typing import Any
 
 from xpnet import backend as B
-from xpnet.layers.base import Layer
+from xpnet.layers.base import Layer, dry_run
 from xpnet.models.training import Trainer, _State
 from xpnet.tensor import Tensor, no_grad
 
@@ -76,7 +76,7 @@ class Model(Trainer, Layer):
         self.built = True
         if type(self).call is Model.call:
             return
-        with no_grad():
+        with no_grad(), dry_run():
             self(_zeros(input_shape), training=False)
 
     def call(self, inputs, training=None):

@@ -131,6 +131,10 @@ class Sequential(Model):
             self._probe_from(0)
         self.built = True
 
+    def check_input_values(self, inputs) -> None:
+        if self._stack:
+            self._stack[0].check_input_values(inputs)
+
     def call(self, inputs, training=None):
         x = inputs
         for layer in self._stack:

@@ -6,6 +6,14 @@ runs forward, loss, backward and one optimizer step, then adds the batch to
 the metrics' running sums on the device. Nothing is copied back to the host
 per step unless a callback reads the batch logs (the progress bar does, at
 most ten times a second).
+
+Values are checked before the first step instead (labels in range, Embedding
+ids in range): ``fit``, ``evaluate`` and ``predict`` check their whole inputs
+with ``check_input_values`` and their whole targets with the losses'
+``check_targets`` once the first batch has given the output shapes; host data
+(NumPy) on the host, before they move, device data with one read each. The
+single-batch calls check host data the same way and leave device data to the
+layers' and losses' own first-call checks.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ class _State:
         self.params = None  # trainable parameters, fixed at the first step after compile
         self.extras = None  # (regularized parameters, layers with activity regularizers)
         self.backend = None
+        self.unchecked = None  # whole target arrays to check once the output shapes are known
 
 
 class _LazyLogs(Mapping):
@@ -211,7 +220,9 @@ class Trainer:
         ]
         return sws
 
-    def _feed(self, x, y, sample_weight, class_weight, batch_size, shuffle):
+    def _feed(self, x, y, sample_weight, class_weight, batch_size, shuffle, whole=True):
+        """The feed of (x, y, sample weights) and its layout. The inputs' values are checked
+        here (``whole``: device data too, with one read each; otherwise host data only)."""
         xs, single_x = self._flat(x, "x")
         ys, _ = self._flat(y, "y")
         if not xs:
@@ -219,8 +230,31 @@ class Trainer:
         sws = self._weights_for(ys, sample_weight, class_weight) if ys else None
         arrays = xs + ys + (sws or [])
         feed = ArrayFeed(arrays, batch_size=batch_size or 32, shuffle=shuffle)
-        layout = (len(xs), len(ys), single_x, sws is not None)
+        nx, ny = len(xs), len(ys)
+        layout = (nx, ny, single_x, sws is not None)
+        self._check_inputs(feed.arrays[:nx], single_x, whole)
         return feed, layout
+
+    def _check_inputs(self, xs: list, single_x: bool, whole: bool) -> None:
+        """Whole input arrays checked by the layers that read them (Embedding: ids in range)."""
+        xs = [a if whole or B.is_host_data(a) else None for a in xs]
+        if any(a is not None for a in xs):
+            self.check_input_values(xs[0] if single_x else xs)
+
+    def _check_targets_at_first_step(self, *fed, whole: bool = True) -> None:
+        """Queue the whole targets of the (feed, layout) pairs ``fed`` for the losses' checks
+        at the next step, when the output shapes are known (``whole``: as _feed)."""
+        groups = []
+        for feed, (nx, ny, _, _) in fed:
+            ys = feed.arrays[nx : nx + ny]
+            groups.append([y if whole or B.is_host_data(y) else None for y in ys])
+        self._state.unchecked = groups
+
+    def _check_targets(self, outs) -> None:
+        st = self._state
+        groups, st.unchecked = st.unchecked, None
+        for ys in groups:
+            st.compiled.check_targets(ys, outs)
 
     # ------------------------------------------------------------------ steps
     def _setup_step(self) -> None:
@@ -255,6 +289,8 @@ class Trainer:
             self._setup_step()
         if not c.built:
             c.build(self.output_names, ys, outs)
+        if st.unchecked is not None:  # the first step of fit: the output shapes are known
+            self._check_targets(outs)
         n = int(outs[0].shape[0])
         extras = self._extras() if (st.extras[0] or st.extras[1]) else ()
         loss = c.loss(ys, outs, sws, n, extras)
@@ -277,6 +313,8 @@ class Trainer:
                 self._setup_step()
             if not c.built:
                 c.build(self.output_names, ys, outs)
+            if st.unchecked is not None:
+                self._check_targets(outs)
             n = int(outs[0].shape[0])
             extras = self._extras() if (st.extras[0] or st.extras[1]) else ()
             if ys or extras:
@@ -344,6 +382,7 @@ class Trainer:
                 if validation_batch_size:
                     held_out.batch_size = validation_batch_size
                 val_feed = (held_out, layout)
+            self._check_targets_at_first_step((feed, layout), *([val_feed] if val_feed else []))
             return self._fit_loop(
                 c,
                 feed,
@@ -443,6 +482,7 @@ class Trainer:
         verbose = _verbose(verbose)
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, batch_size, False)
+            self._check_targets_at_first_step((feed, layout))
             cbs = list(callbacks or [])
             if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
                 cbs.append(ProgbarLogger())
@@ -480,6 +520,7 @@ class Trainer:
         with self._scope():
             xs, single_x = self._flat(x, "x")
             feed = ArrayFeed(xs, batch_size=batch_size or 32, shuffle=False)
+            self._check_inputs(feed.arrays, single_x, whole=True)
             n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
             cbs = list(callbacks or [])
             if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
@@ -512,7 +553,8 @@ class Trainer:
         """
         c = self._compiled_or_raise("train_on_batch")
         with self._scope():
-            feed, layout = self._feed(x, y, sample_weight, class_weight, None, False)
+            feed, layout = self._feed(x, y, sample_weight, class_weight, None, False, whole=False)
+            self._check_targets_at_first_step((feed, layout), whole=False)
             batch = _whole(feed)
             self._train_batch(batch, layout)
         return self._batch_result(c, return_dict)
@@ -521,7 +563,8 @@ class Trainer:
         """Loss and metrics of one batch in inference mode (accumulating, as Keras 3)."""
         c = self._compiled_or_raise("test_on_batch")
         with self._scope():
-            feed, layout = self._feed(x, y, sample_weight, None, None, False)
+            feed, layout = self._feed(x, y, sample_weight, None, None, False, whole=False)
+            self._check_targets_at_first_step((feed, layout), whole=False)
             self._test_batch(_whole(feed), layout)
         return self._batch_result(c, return_dict)
 
@@ -529,7 +572,9 @@ class Trainer:
         """Outputs for one batch (arrays of the model's backend)."""
         with self._scope():
             xs, single_x = self._flat(x, "x")
-            batch = _whole(ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False))
+            feed = ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False)
+            self._check_inputs(feed.arrays, single_x, whole=False)
+            batch = _whole(feed)
             with no_grad():
                 out = self(batch[0] if single_x else batch, training=False)
         if isinstance(out, (list, tuple)):
