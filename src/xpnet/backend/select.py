@@ -356,6 +356,12 @@ def has_float64(xp: Any) -> bool:
     return True
 
 
+def index_dtype(xp):
+    """The integer dtype for indices on namespace ``xp``: int64, or int32 where the
+    backend holds no 64-bit types (JAX without ``jax_enable_x64``)."""
+    return xp.int64 if has_float64(xp) else xp.int32
+
+
 def dtype_for(xp, name: str | None = None):
     """The floatx (or ``name``) dtype on namespace ``xp``."""
     return getattr(xp, name or _state.floatx)

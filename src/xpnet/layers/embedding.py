@@ -132,4 +132,4 @@ class Embedding(Layer):
 
 def _integral(xp, ids):
     """Ids as integers (Keras accepts float ids too)."""
-    return ids if xp.isdtype(ids.dtype, "integral") else xp.astype(ids, xp.int64)
+    return ids if xp.isdtype(ids.dtype, "integral") else xp.astype(ids, B.index_dtype(xp))

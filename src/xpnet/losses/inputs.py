@@ -39,19 +39,7 @@ def _prediction(y_pred) -> Tensor:
 def _on_backend_of(data, like: Tensor):
     """``data`` (an array of any backend, a NumPy array, a list) on ``like``'s backend
     and device, keeping its dtype (a Python list gets NumPy's)."""
-    if type(data) is host_numpy.ndarray and type(like.data) is host_numpy.ndarray:
-        return data  # the hot case: NumPy labels for NumPy predictions
-    xp, device = like.xp, like.device
-    try:
-        same = B.namespace(data) is xp
-    except TypeError:  # lists and scalars have no namespace
-        same = False
-    if same and B.device_of(data) == device:
-        return data
-    host = B.to_numpy(data) if same or hasattr(data, "shape") else host_numpy.asarray(data)
-    if not host.flags.writeable:
-        host = host.copy()  # torch cannot wrap read-only memory
-    return xp.asarray(host, device=device)
+    return B.on_backend_of(data, like.data)
 
 
 def _targets(y_true, y_pred: Tensor) -> Tensor:
@@ -179,10 +167,6 @@ def _class_axis_last(y_pred: Tensor, axis: int) -> Tensor:
     return ops.permute(y_pred, order)
 
 
-def _int_dtype(xp):
-    return xp.int64 if B.has_float64(xp) else xp.int32
-
-
 def _label_shape(data, y_pred: Tensor, loss: str, axis: int):
     """``data`` shaped as ``y_pred.shape`` without ``axis`` (a trailing 1 is squeezed), or a
     clear error. Shapes only: no value is read."""
@@ -234,10 +218,10 @@ def _device_labels(xp, data, check: bool, n_classes: int, loss: str, ignore_clas
     elif xp.isdtype(data.dtype, "real floating"):
         if check:
             bad = data != xp.floor(data)  # NaN too
-        data = xp.astype(data, _int_dtype(xp))
+        data = xp.astype(data, B.index_dtype(xp))
     else:  # bool, unsigned, int8 / int16: the index dtype every library takes, and
         # room for the flat index (row * n_classes + label)
-        data = xp.astype(data, _int_dtype(xp))
+        data = xp.astype(data, B.index_dtype(xp))
     if check:
         _check_labels_on_device(xp, data, bad, n_classes, loss, ignore_class)
     return data
