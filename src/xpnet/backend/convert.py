@@ -100,7 +100,7 @@ def check_compatible(arrays: Sequence[Any], where: str = "") -> None:
     for a in arrays[1:]:
         if type(a) is not t0 and type(a).__module__.split(".")[0] != lib:
             raise MixedBackendError(_mix_message(a0, a, where, "backends"))
-        if multi and device_of(a) != d0:
+        if multi and not same_device(device_of(a), d0):
             raise MixedBackendError(_mix_message(a0, a, where, "devices"))
 
 
@@ -115,10 +115,17 @@ def _mix_message(a, b, where: str, what: str) -> str:
 
 
 def device_of(x):
-    """The device an array lives on."""
+    """The device an array lives on; None for a value traced inside a compiled step
+    (a JAX tracer: the compiler places it)."""
     if type(x) is np.ndarray:  # the hot case: skip array-api-compat's dispatch
         return "cpu"
     return array_api_compat.device(x)
+
+
+def same_device(a, b) -> bool:
+    """Whether devices ``a`` and ``b`` (from :func:`device_of`) are one; a traced value's
+    device (None) matches any, as the compiler places it with the values it meets."""
+    return a is None or b is None or a == b
 
 
 # --------------------------------------------------------------------------- conversion
@@ -206,10 +213,10 @@ def on_backend_of(data, like, *, floats_like: bool = False):
     ``floats_like`` a float64 host value takes ``like``'s float dtype (or float32),
     so it never promotes float32 arithmetic."""
     t = type(like)
-    if type(data) is t and (t is np.ndarray or device_of(data) == device_of(like)):
+    if type(data) is t and (t is np.ndarray or same_device(device_of(data), device_of(like))):
         return data
     xp = namespace(like)
-    if namespace_or_none(data) is xp and device_of(data) == device_of(like):
+    if namespace_or_none(data) is xp and same_device(device_of(data), device_of(like)):
         return data
     host = to_numpy(data) if is_array(data) else np.asarray(data)
     if floats_like and host.dtype == np.float64:
@@ -238,7 +245,7 @@ def asarray(data, dtype: Any = None, *, floatx_default: bool = True):
     target = _resolve_dtype(dtype, b.xp)
     if _is_array(data) and not isinstance(data, np.generic):
         xp_in = _ns_by_type.get(type(data)) or _namespace_or_none(data)
-        if xp_in is b.xp and (b.name == "numpy" or device_of(data) == b.device):
+        if xp_in is b.xp and (b.name == "numpy" or same_device(device_of(data), b.device)):
             if target is None and floatx_default and b.xp.isdtype(data.dtype, "real floating"):
                 target = dtype_for(b.xp)
             if target is not None and data.dtype != target:
@@ -286,7 +293,7 @@ def backend_of(x) -> Backend:
     xp_ = namespace(x)
     cur = get_backend()
     if xp_ is cur.xp:
-        if cur.name == "numpy" or device_of(x) == cur.device:
+        if cur.name == "numpy" or same_device(device_of(x), cur.device):
             return cur
         return Backend(cur.name, xp_, device_of(x))
     name = backend_name_of_type(type(x))
