@@ -135,11 +135,26 @@ class Metric:
     """
 
     direction = "up"
+    #: The attributes holding the running state, which ``update_state`` adds each batch
+    #: into: each None (nothing added yet, read as zero), a number or an array. A
+    #: compiled training step (``compile(jit_compile=True)``) carries exactly these
+    #: (and those of metrics held as attributes) in and out, so a subclass lists here
+    #: every attribute its ``update_state`` changes.
+    state_names: tuple[str, ...] = ()
 
     def __init__(self, name: str | None = None, dtype: str | None = None) -> None:
         self.name = name or _snake(type(self).__name__)
         self.dtype = dtype
         self.reset_state()
+
+    def state_holders(self) -> list[tuple[Any, str]]:
+        """``(object, attribute)`` of every piece of running state: :attr:`state_names`
+        of this metric, then of the metrics it holds as attributes."""
+        out = [(self, name) for name in self.state_names]
+        for value in vars(self).values():
+            if isinstance(value, Metric):
+                out += value.state_holders()
+        return out
 
     def reset_state(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -175,6 +190,8 @@ class Mean(Metric):
     >>> m.result()
     3.0
     """
+
+    state_names = ("total", "count")
 
     def reset_state(self) -> None:
         self.total = None
