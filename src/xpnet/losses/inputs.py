@@ -87,12 +87,21 @@ def _pair(y_true, y_pred, loss: str) -> tuple[Tensor, Tensor]:
     return y_true, y_pred
 
 
+def _unreadable(x) -> bool:
+    """TEMPORARY (branch jit, until the no-reads branch moves these checks out of the
+    step): inside a compiled step (``jit_compile``) ``x`` holds no values yet, so the
+    checks that read values are skipped there."""
+    return B.is_traced(x)
+
+
 def _check_probabilities(y_pred: Tensor, loss: str, upper: bool) -> None:
     """from_logits=False with values that cannot be probabilities: say so.
 
     One reduction and one host read; it catches logits passed by mistake.
     """
     xp, d = y_pred.xp, y_pred.data
+    if _unreadable(d):
+        return
     bad = d < 0.0
     if upper:
         bad = xp.logical_or(bad, d > 1.0)
@@ -161,7 +170,7 @@ def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
     if data.dtype == xp.int64 or data.dtype == xp.int32:
         pass  # the usual labels: no dtype inspection (NumPy's isdtype costs ~10 us)
     elif xp.isdtype(data.dtype, "real floating"):
-        if bool(xp.any(data != xp.floor(data))):
+        if not _unreadable(data) and bool(xp.any(data != xp.floor(data))):
             raise ValueError(
                 f"{loss}: expected integer class indices; y_true has non-integer values. "
                 "Use categorical_crossentropy for soft or one-hot targets."
@@ -172,7 +181,7 @@ def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
         data = xp.astype(data, _int_dtype(xp))
     checked = data if ignore_class is None else xp.where(data == ignore_class, 0, data)
     # one pass and one host sync: label // n_classes is 0 exactly for labels in range
-    if bool(xp.any(checked // n_classes)):
+    if not _unreadable(checked) and bool(xp.any(checked // n_classes)):
         _label_range_error(xp, checked, loss, n_classes)
     return data
 
