@@ -36,6 +36,7 @@ from xpnet.backend.convert import (
     numpy_dtype,
     on_backend_of,
     same_device,
+    step_input,
     to_numpy,
 )
 from xpnet.backend.jit import compile_step, is_traced, not_traceable_reason, trace_shapes
@@ -168,6 +169,7 @@ __all__ = [
     "set_stream_keys",
     "sqrt_into",
     "standard_normal",
+    "step_input",
     "step_streams",
     "stream_keys",
     "subtract_one_at",

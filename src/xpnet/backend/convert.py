@@ -22,6 +22,7 @@ from xpnet.backend.select import (
     backend_name_of_type,
     capabilities,
     dtype_for,
+    floatx,
     get_backend,
 )
 
@@ -273,6 +274,24 @@ def asarray(data, dtype: Any = None, *, floatx_default: bool = True):
             host = host.astype(numpy_dtype(target), copy=False)
         return jax.device_put(host, b.device)
     return b.xp.asarray(host, dtype=target, device=b.device)
+
+
+def step_input(data):
+    """A batch array for a compiled step (:func:`xpnet.backend.compile_step`): a NumPy
+    array stays on the host, in the dtype :func:`asarray` would give it, and the step's
+    call moves it with its other arguments (one transfer, without ``asarray``'s
+    per-array dispatch: ~0.1 ms less per step on JAX); anything else goes through
+    :func:`asarray`."""
+    if type(data) is not np.ndarray:
+        return asarray(data)
+    kind = data.dtype.kind
+    if kind == "f":
+        want = np.dtype(floatx())
+    elif kind in "iu" and data.dtype.itemsize < 4:
+        want = np.dtype(np.int64)  # as asarray
+    else:
+        return data
+    return data if data.dtype == want else data.astype(want)
 
 
 def _resolve_dtype(dtype, xp):

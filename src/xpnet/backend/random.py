@@ -219,9 +219,12 @@ def stream_keys(streams: Sequence[_Random]) -> list:
                 seed = secrets.randbits(31)
             else:
                 seed = (s.seed * 1_000_003 + 29) % (2**31)
-            # placed on the device like every other argument of the step, so that the
-            # step's second call (given the key the first returned) is not compiled again
-            s.key = jax.device_put(jax.random.key(seed), get_backend().device)
+            # the key's raw data (a typed key costs a Python conversion per step as an
+            # argument and a result), placed on the device like every other argument of
+            # the step, so that its second call (given what the first returned) finds
+            # the arguments it was compiled for
+            data = jax.random.key_data(jax.random.key(seed))
+            s.key = jax.device_put(data, get_backend().device)
         out.append(s.key)
     return out
 
@@ -238,12 +241,14 @@ def traced_draws(streams: Sequence[_Random], keys: Sequence[Any]) -> Iterator[li
     :func:`standard_normal`) from stream ``streams[i]`` split ``keys[i]`` (traced
     keys, the step's arguments) once per draw. Yields a list that holds the next
     keys, in the same order, when the block ends: the step returns them."""
+    import jax
+
     saved = _traced.keys
-    _traced.keys = {id(s): k for s, k in zip(streams, keys)}
+    _traced.keys = {id(s): jax.random.wrap_key_data(k) for s, k in zip(streams, keys)}
     out: list = []
     try:
         yield out
-        out.extend(_traced.keys[id(s)] for s in streams)
+        out.extend(jax.random.key_data(_traced.keys[id(s)]) for s in streams)
     finally:
         _traced.keys = saved
 

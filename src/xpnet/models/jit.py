@@ -171,6 +171,11 @@ def _distinct(values: list) -> list:
     return out
 
 
+def _moved(batch: list) -> list:
+    """A batch of :func:`xpnet.backend.step_input` arrays on the backend, for an eager step."""
+    return [None if a is None else B.asarray(a) for a in batch]
+
+
 def _traced_in(value) -> bool:
     if isinstance(value, Tensor):
         value = value.data
@@ -339,11 +344,11 @@ class CompiledSteps:
 
     # ------------------------------------------------------------------ train
     def train(self, batch, layout) -> None:
-        """One compiled training step on ``batch``."""
+        """One compiled training step on ``batch`` (:func:`xpnet.backend.step_input` arrays)."""
         model = self.model
         carried = self._prepared("train", batch, layout)
         if carried is None:
-            model._train_batch(batch, layout)
+            model._train_batch(_moved(batch), layout)
             return
         _, state, it, keys, lr = self._arguments("train", carried)
         fn = self._function("train", layout, self._make_train)
@@ -378,7 +383,7 @@ class CompiledSteps:
         model = self.model
         carried = self._prepared("test", batch, layout)
         if carried is None:
-            model._test_batch(batch, layout)
+            model._test_batch(_moved(batch), layout)
             return
         weights, state, _, keys, _ = self._arguments("test", carried)
         fn = self._function("test", layout, self._make_test)
@@ -406,7 +411,7 @@ class CompiledSteps:
         """The model's outputs (arrays) for one batch of ``inputs``, in inference mode."""
         model = self.model
         if not self._is_built():
-            return model._predict_batch(inputs, single_x)
+            return model._predict_batch(_moved(inputs), single_x)
         weights = self._model_weights().values()
         keys = B.stream_keys(B.step_streams(self._generators))
         fn = self._function("predict", single_x, self._make_predict)

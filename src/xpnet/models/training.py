@@ -468,12 +468,13 @@ class Trainer:
         results = c.results
         compiled = self._compiled_steps()
         step_fn = self._train_batch if compiled is None else compiled.train
+        move = None if compiled is None else B.step_input
         logs: dict[str, Any] = {}
         cl.on_train_begin(None)
         for epoch in range(initial_epoch, epochs):
             c.reset()
             cl.on_epoch_begin(epoch, None)
-            for step, batch in enumerate(feed.epoch()):
+            for step, batch in enumerate(feed.epoch(move)):
                 if want_begin:
                     cl.on_train_batch_begin(step, None)
                 step_fn(batch, layout)
@@ -531,7 +532,7 @@ class Trainer:
         want = cl.wants("on_test_batch_end")
         compiled = self._compiled_steps()
         test_fn = self._test_batch if compiled is None else compiled.test
-        for step, batch in enumerate(feed.epoch()):
+        for step, batch in enumerate(feed.epoch(None if compiled is None else B.step_input)):
             test_fn(batch, layout)
             if want:
                 cl.on_test_batch_end(step, _LazyLogs(c.results))
@@ -560,8 +561,9 @@ class Trainer:
             cl.on_predict_begin(None)
             chunks: list[list] = []
             want = cl.wants("on_predict_batch_end")
-            predict_fn = self._predict_fn()
-            for step, batch in enumerate(feed.epoch()):
+            compiled = self._compiled_steps()
+            predict_fn = self._predict_batch if compiled is None else compiled.predict
+            for step, batch in enumerate(feed.epoch(None if compiled is None else B.step_input)):
                 outs = predict_fn(batch, single_x)
                 chunks.append(outs)
                 if want:
@@ -586,9 +588,11 @@ class Trainer:
         c = self._compiled_or_raise("train_on_batch")
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, class_weight, None, False)
-            batch = _whole(feed)
             compiled = self._compiled_steps()
-            (self._train_batch if compiled is None else compiled.train)(batch, layout)
+            if compiled is None:
+                self._train_batch(_whole(feed), layout)
+            else:
+                compiled.train(_whole(feed, B.step_input), layout)
         return self._batch_result(c, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
@@ -597,22 +601,23 @@ class Trainer:
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, None, False)
             compiled = self._compiled_steps()
-            (self._test_batch if compiled is None else compiled.test)(_whole(feed), layout)
+            if compiled is None:
+                self._test_batch(_whole(feed), layout)
+            else:
+                compiled.test(_whole(feed, B.step_input), layout)
         return self._batch_result(c, return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (arrays of the model's backend)."""
         with self._scope():
             xs, single_x = self._flat(x, "x")
-            batch = _whole(ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False))
-            outs = self._predict_fn()(batch, single_x)
+            feed = ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False)
+            compiled = self._compiled_steps()
+            if compiled is None:
+                outs = self._predict_batch(_whole(feed), single_x)
+            else:
+                outs = compiled.predict(_whole(feed, B.step_input), single_x)
         return outs[0] if len(outs) == 1 else outs
-
-    def _predict_fn(self):
-        """``fn(inputs, single_x) -> list of output arrays`` for one batch: compiled
-        where steps are (see :meth:`compile`), else eager."""
-        compiled = self._compiled_steps()
-        return self._predict_batch if compiled is None else compiled.predict
 
     def _predict_batch(self, inputs, single_x: bool) -> list:
         with no_grad():
@@ -628,9 +633,9 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
 
-def _whole(feed: ArrayFeed) -> list:
+def _whole(feed: ArrayFeed, move=None) -> list:
     feed.batch_size = max(feed.size, 1)
-    return next(iter(feed.epoch()))
+    return next(iter(feed.epoch(move)))
 
 
 def _validate_now(epoch: int, freq) -> bool:
