@@ -331,8 +331,8 @@ class CompiledSteps:
                 opt._owned[:] = owned  # (this step's placeholders: identity marks only)
             for layer in [model, *model.layers]:
                 layer._activity_losses = []  # this step's penalties: placeholders
-            for p in self._model_weights().pairs:
-                p[0].grad = None
+            for param, _ in self._model_weights().pairs:
+                param.grad = None  # (the step sets them to None; a step that raised may not)
 
     def _function(self, kind: str, layout, make):
         key = (kind, layout)
