@@ -364,6 +364,11 @@ OPTIMIZERS = [
 ]
 
 
+def test_the_optimizer_table_holds_every_optimizer():
+    registered = {type(xn.optimizers.get(name)) for name in xn.optimizers.names()}
+    assert {type(make()) for _, make in OPTIMIZERS} == registered
+
+
 @pytest.mark.parametrize("make", [m for _, m in OPTIMIZERS], ids=[n for n, _ in OPTIMIZERS])
 def test_every_optimizer_agrees_with_eager(jax_backend, make):
     x, y = _data(n=64)
@@ -542,6 +547,33 @@ def test_metrics_of_every_kind_agree(jax_backend):
     assert ra.keys() == rb.keys()
     for key in ra:  # (p holds one precision per threshold)
         np.testing.assert_allclose(rb[key], ra[key], err_msg=key, **TOL)
+
+
+def test_a_subclassed_model_builds_at_its_first_batch_then_compiles(jax_backend):
+    class Net(xn.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = xn.layers.Dense(16, activation="relu")
+            self.out = xn.layers.Dense(3)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    x, y = _data(n=64)
+    ea, ha, jb, hb = _twice(
+        Net,
+        lambda: {"optimizer": "adam", "loss": _scce(), "metrics": ["accuracy"]},
+        {"batch_size": 16, "epochs": 2},
+        (x, y),
+    )
+    _assert_same_history(ha, hb)
+    _assert_same_weights(ea, jb)
+    # the first batch ran eagerly (it made the weights), the other seven compiled
+    assert [kind for kind, _ in jb._state.steps.traced] == ["train"]
+    xn.set_seed(0)
+    fresh = Net()  # never called: predict's first batch builds it eagerly
+    out = fresh.predict(x, batch_size=16, verbose=0)
+    assert out.shape == (64, 3) and [k for k, _ in fresh._state.steps.traced] == ["predict"]
 
 
 # --------------------------------------------------------------------------- what cannot be traced
