@@ -549,6 +549,25 @@ def test_metrics_of_every_kind_agree(jax_backend):
         np.testing.assert_allclose(rb[key], ra[key], err_msg=key, **TOL)
 
 
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+@pytest.mark.parametrize("signed", [False, True], ids=["0/1 labels", "-1/1 labels"])
+def test_hinge_losses_map_their_labels_inside_the_step(jax_backend, loss, signed):
+    # 0/1 labels become -1/1, decided on the device (a host read could not be traced)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((48, 12)).astype(np.float32)
+    y = (rng.uniform(size=(48, 1)) > 0.5).astype(np.float32)
+    y = y * 2 - 1 if signed else y
+
+    def build():
+        return xn.Sequential([xn.Input(shape=(12,)), xn.layers.Dense(1)])
+
+    ea, ha, jb, hb = _twice(
+        build, lambda: {"optimizer": "sgd", "loss": loss}, {"batch_size": 16, "epochs": 2}, (x, y)
+    )
+    _assert_same_history(ha, hb)
+    _assert_same_weights(ea, jb)
+
+
 def test_a_subclassed_model_builds_at_its_first_batch_then_compiles(jax_backend):
     class Net(xn.Model):
         def __init__(self):

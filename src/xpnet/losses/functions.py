@@ -352,11 +352,11 @@ def _l2_normalize(x: Tensor, axis: int) -> Tensor:
 
 
 def _signed_labels(y_true: Tensor) -> Tensor:
-    """Keras: labels that are all 0 or 1 become -1 or 1 (one host read)."""
+    """Keras: labels that are all 0 or 1 become -1 or 1 (decided on the device, with no
+    host read, so that a compiled step can trace it)."""
     xp, d = y_true.xp, y_true.data
-    if bool(xp.all(xp.logical_or(d == 0.0, d == 1.0))):
-        return y_true * 2.0 - 1.0
-    return y_true
+    zero_one = xp.all(xp.logical_or(d == 0.0, d == 1.0))
+    return ops.where(zero_one, y_true * 2.0 - 1.0, y_true)
 
 
 def hinge(y_true, y_pred):
