@@ -595,7 +595,10 @@ def test_fit_writes_gradients_into_the_fused_steps_buffer(monkeypatch, shuffle, 
     assert history.history["loss"] == plain_history.history["loss"]
     # every Dense gradient (through the fused ReLU, tanh or no activation) was written
     # straight into the step's buffer by the engine, from the first step on
-    assert seen == [_inplace_backend()] * 12
+    if _inplace_backend():
+        assert seen == [True] * 12
+    else:  # no fused step; where steps are compiled (JAX) the spy runs only when traced
+        assert seen and not any(seen)
     for p in model.trainable_weights:
         assert p.grad is None
 

@@ -258,17 +258,22 @@ class ArrayFeed:
             return gen.permutation(self.num_batches)
         return None
 
-    def epoch(self) -> Iterator[list]:
-        """One pass over the data: lists of batches (None where an array is None)."""
+    def epoch(self, move=None) -> Iterator[list]:
+        """One pass over the data: lists of batches (None where an array is None).
+
+        ``move`` takes each batch array to the backend: :func:`xpnet.backend.asarray`
+        (the default), or :func:`xpnet.backend.step_input` for a compiled step, whose
+        call moves its host arguments itself."""
+        move = move or B.asarray
         order = self._order()
         bs, n = self.batch_size, self.size
         if self.shuffle is True:
-            movers = [_Gather(a, order) for a in self.arrays]
+            movers = [_Gather(a, order, move) for a in self.arrays]
             for start in range(0, n, bs):
                 stop = min(start + bs, n)
                 yield [m.rows(start, stop) for m in movers]
         else:
-            movers = [_Slicer(a) for a in self.arrays]
+            movers = [_Slicer(a, move) for a in self.arrays]
             starts = range(0, n, bs) if order is None else (int(i) * bs for i in order)
             for start in starts:
                 stop = min(start + bs, n)
@@ -303,12 +308,13 @@ def _rows(a, start: int, stop: int):
 class _Slicer:
     """Contiguous rows [start, stop) moved to the target backend."""
 
-    def __init__(self, a) -> None:
+    def __init__(self, a, move) -> None:
         self.a = a
+        self.move = move
 
     def rows(self, start: int, stop: int):
         a = self.a
-        return None if a is None else B.asarray(a[start:stop, ...])  # (_rows, inlined)
+        return None if a is None else self.move(a[start:stop, ...])
 
 
 class _Gather:
@@ -319,9 +325,10 @@ class _Gather:
     data elsewhere sends only the batch across.
     """
 
-    def __init__(self, a, order) -> None:
+    def __init__(self, a, order, move) -> None:
         self.a = a
         self.order = order
+        self.move = move
         if a is None:
             self.fn = None
         elif _is_numpy(a):
@@ -333,10 +340,10 @@ class _Gather:
             self.fn = self._native
 
     def _numpy(self, start, stop):
-        return B.asarray(self.a[self.order[start:stop]])
+        return self.move(self.a[self.order[start:stop]])
 
     def _native(self, start, stop):
-        return B.asarray(self.xp.take(self.a, self.idx[start:stop], axis=0))
+        return self.move(self.xp.take(self.a, self.idx[start:stop], axis=0))
 
     def rows(self, start: int, stop: int):
         return None if self.fn is None else self.fn(start, stop)

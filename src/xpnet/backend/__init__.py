@@ -10,9 +10,12 @@ Everything else calls plain ``xp.*`` functions of the Array API standard, with
 - :mod:`~xpnet.backend.convert`: ``namespace``, ``device_of``, ``asarray`` (moving
   data to the active backend), ``to_numpy`` (the one host read, counted by
   ``device_reads``; ``count_reads`` for tests), ``is_host_data``, and the mixing checks.
-- :mod:`~xpnet.backend.random`: seeded generators; initial weights drawn on the host.
+- :mod:`~xpnet.backend.random`: seeded generators; initial weights drawn on the host;
+  the keys that random draws inside a compiled step come from.
 - :mod:`~xpnet.backend.kernels`: the in-place family (NumPy and CuPy) and the
   standard-only family (array-api-strict, JAX, PyTorch), picked once per backend.
+- :mod:`~xpnet.backend.jit`: whole-step compilation where the backend traces (JAX's
+  ``jax.jit``), and :func:`is_traced` for the placeholders of a step being compiled.
 """
 
 from __future__ import annotations
@@ -35,7 +38,16 @@ from xpnet.backend.convert import (
     namespace_or_none,
     numpy_dtype,
     on_backend_of,
+    same_device,
+    step_input,
     to_numpy,
+)
+from xpnet.backend.jit import (
+    compile_step,
+    concrete_inside_trace,
+    is_traced,
+    not_traceable_reason,
+    trace_shapes,
 )
 from xpnet.backend.kernels import (
     add_into,
@@ -68,7 +80,11 @@ from xpnet.backend.random import (
     random_orthogonal,
     random_uniform,
     set_seed,
+    set_stream_keys,
     standard_normal,
+    step_streams,
+    stream_keys,
+    traced_draws,
     truncated_normal,
 )
 from xpnet.backend.select import (
@@ -116,6 +132,8 @@ __all__ = [
     "can_update_in_place",
     "capabilities",
     "check_compatible",
+    "compile_step",
+    "concrete_inside_trace",
     "copy_into",
     "count_reads",
     "device",
@@ -134,12 +152,14 @@ __all__ = [
     "is_array",
     "is_floating",
     "is_host_data",
+    "is_traced",
     "kernels_of",
     "matmul_into",
     "multiply_into",
     "namespace",
     "namespace_of",
     "namespace_or_none",
+    "not_traceable_reason",
     "numpy_dtype",
     "on_backend_of",
     "ones_like",
@@ -155,15 +175,22 @@ __all__ = [
     "require_gpu",
     "reshape",
     "row_major",
+    "same_device",
     "scatter_add",
     "scatter_add_standard",
     "set_backend",
     "set_floatx",
     "set_seed",
+    "set_stream_keys",
     "sqrt_into",
     "standard_normal",
+    "step_input",
+    "step_streams",
+    "stream_keys",
     "subtract_one_at",
     "to_numpy",
+    "trace_shapes",
+    "traced_draws",
     "truncated_normal",
     "update_inplace",
     "use_backend",

@@ -4,11 +4,21 @@ Initial weights are drawn by one seeded NumPy generator on the host and moved, s
 one seed gives the SAME weights on every backend. Per-step draws (dropout masks,
 noise) use the backend's own generator where moving host draws would cost a
 transfer every step (CuPy, PyTorch). The standard has no random numbers.
+
+Inside a compiled step (``jax.jit``) a host draw would be made once, when the step
+is traced, and the same mask baked in for ever. There, each stream draws from a JAX
+key instead (:func:`traced_draws`): the step takes the keys as arguments, splits
+one per draw and returns the next ones, which the caller keeps for the next step.
+A stream's key comes from its seed, so :func:`set_seed` repeats compiled runs too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +39,7 @@ class _Random:
         self.seed = seed
         self.host = np.random.default_rng(seed)
         self.native: dict[tuple[str, str], Any] = {}
+        self.key = None  # the JAX key of draws inside compiled steps (see traced_draws)
 
     def native_for(self, b: Backend):
         key = (b.name, str(b.device))
@@ -176,11 +187,96 @@ def _stream(generator: SeedGenerator | None) -> _Random:
     return _random if generator is None else generator._random
 
 
+# --------------------------------------------------------------------------- compiled steps
+
+
+class _Traced(threading.local):
+    keys: dict[int, Any] | None = None  # id(stream) -> its key, while a step is traced
+
+
+_traced = _Traced()
+
+
+def step_streams(generators: Sequence[SeedGenerator] = ()) -> list[_Random]:
+    """The random streams a compiled step carries keys for: the global one (as it is
+    now: :func:`set_seed` replaces it) and those of ``generators``."""
+    streams = [_random]
+    for g in generators:
+        if all(g._random is not s for s in streams):
+            streams.append(g._random)
+    return streams
+
+
+def stream_keys(streams: Sequence[_Random]) -> list:
+    """The current JAX key of each stream (made from its seed, or from fresh OS
+    entropy for an unseeded stream, the first time; no host draw is spent)."""
+    out = []
+    for s in streams:
+        if s.key is None:
+            import jax
+
+            if s.seed is None:
+                seed = secrets.randbits(31)
+            else:
+                seed = (s.seed * 1_000_003 + 29) % (2**31)
+            # the key's raw data (a typed key costs a Python conversion per step as an
+            # argument and a result), placed on the device like every other argument of
+            # the step, so that its second call (given what the first returned) finds
+            # the arguments it was compiled for
+            data = jax.random.key_data(jax.random.key(seed))
+            s.key = jax.device_put(data, get_backend().device)
+        out.append(s.key)
+    return out
+
+
+def set_stream_keys(streams: Sequence[_Random], keys: Sequence[Any]) -> None:
+    """Keep ``keys`` (a compiled step's next keys) as the streams' keys."""
+    for s, k in zip(streams, keys):
+        s.key = k
+
+
+@contextlib.contextmanager
+def traced_draws(streams: Sequence[_Random], keys: Sequence[Any]) -> Iterator[list]:
+    """While a step is traced: per-step draws of the JAX backend (:func:`bernoulli`,
+    :func:`standard_normal`) from stream ``streams[i]`` split ``keys[i]`` (traced
+    keys, the step's arguments) once per draw. Yields a list that holds the next
+    keys, in the same order, when the block ends: the step returns them."""
+    import jax
+
+    saved = _traced.keys
+    _traced.keys = {id(s): jax.random.wrap_key_data(k) for s, k in zip(streams, keys)}
+    out: list = []
+    try:
+        yield out
+        out.extend(jax.random.key_data(_traced.keys[id(s)]) for s in streams)
+    finally:
+        _traced.keys = saved
+
+
+def _traced_key(stream: _Random, generator: SeedGenerator | None):
+    """The next subkey of ``stream`` inside a traced step (its key advances)."""
+    import jax
+
+    keys = _traced.keys
+    key = keys.get(id(stream))
+    if key is None:
+        raise RuntimeError(
+            f"A random draw inside a compiled step came from {generator!r}, which the step "
+            "does not carry a key for (it finds the SeedGenerators held as attributes of "
+            "the model's layers). Keep the generator as an attribute of the layer that "
+            "draws, or compile the model with jit_compile=False."
+        )
+    key, sub = jax.random.split(key)
+    keys[id(stream)] = key
+    return sub
+
+
 def bernoulli(shape, p: float, dtype=None, *, like=None, generator: SeedGenerator | None = None):
     """A 0/1 mask with P(1) = ``p`` in ``dtype``, for per-step draws such as dropout.
 
     Drawn by the backend's own generator on CuPy and PyTorch (no host-to-device
-    copy per step), by the seeded host generator elsewhere. ``like`` (an array)
+    copy per step), from the stream's JAX key inside a compiled step
+    (:func:`traced_draws`), by the seeded host generator elsewhere. ``like`` (an array)
     puts the mask on that array's backend and device instead of the active one.
     ``dtype="bool"`` gives a boolean mask (1 byte per element). ``generator`` (a
     :class:`SeedGenerator`) draws from that stream instead of the global one.
@@ -189,6 +285,11 @@ def bernoulli(shape, p: float, dtype=None, *, like=None, generator: SeedGenerato
     dt = _resolve_dtype(dtype, b.xp) or dtype_for(b.xp)
     shape = tuple(int(s) for s in shape)
     stream = _stream(generator)
+    if _traced.keys is not None and b.name == "jax":
+        import jax
+
+        u = jax.random.uniform(_traced_key(stream, generator), shape, dtype=b.xp.float32)
+        return b.xp.astype(u < p, dt)
     gen = stream.native_for(b)
     if b.name == "cupy":
         with b.device:
@@ -208,8 +309,9 @@ def bernoulli(shape, p: float, dtype=None, *, like=None, generator: SeedGenerato
 def standard_normal(shape, dtype=None, *, like=None, generator: SeedGenerator | None = None):
     """Standard normal draws for per-step noise (GaussianNoise, GaussianDropout).
 
-    Like :func:`bernoulli`: the backend's own generator on CuPy and PyTorch, the
-    seeded host generator elsewhere; ``like`` and ``generator`` as there. (Initial
+    Like :func:`bernoulli`: the backend's own generator on CuPy and PyTorch, a JAX
+    key inside a compiled step, the seeded host generator elsewhere; ``like`` and
+    ``generator`` as there. (Initial
     weights use :func:`random_normal`, identical on every backend, instead.)
     """
     b = get_backend() if like is None else backend_of(like)
@@ -218,6 +320,12 @@ def standard_normal(shape, dtype=None, *, like=None, generator: SeedGenerator | 
     gen_dt = npdt if npdt in (np.float32, np.float64) else np.dtype(np.float32)
     shape = tuple(int(s) for s in shape)
     stream = _stream(generator)
+    if _traced.keys is not None and b.name == "jax":
+        import jax
+
+        key = _traced_key(stream, generator)
+        z = jax.random.normal(key, shape, dtype=getattr(b.xp, gen_dt.name))
+        return b.xp.astype(z, dt, copy=False)
     gen = stream.native_for(b)
     if b.name == "cupy":
         with b.device:

@@ -82,8 +82,10 @@ class Embedding(Layer):
     def call(self, inputs):
         xp = inputs.xp
         ids = _integral(xp, inputs.data)
-        if (not self._ids_checked or B.is_host_data(ids)) and not in_dry_run():
-            self.check_input_values(ids)  # (a dry run's zeros are no ids to check)
+        unchecked = not self._ids_checked or B.is_host_data(ids)
+        # (a dry run's zeros are no ids, and a compiled step's ids have no values yet)
+        if unchecked and not in_dry_run() and not B.is_traced(ids):
+            self.check_input_values(ids)
         out = ops.take(self.embeddings, ids, axis=0)
         return _mask.set_mask(out, self.compute_mask(inputs))
 

@@ -134,7 +134,8 @@ def _check_probabilities(y_pred: Tensor, loss: str, upper: bool) -> None:
     """
     xp, d = y_pred.xp, y_pred.data
     host = B.is_host_data(d)
-    if not host and not _due(PREDICTIONS):
+    # (inside a compiled step the values do not exist yet: fit checked its data first)
+    if not host and (not _due(PREDICTIONS) or B.is_traced(d)):
         return
     bad = d < 0.0
     if upper:
@@ -203,7 +204,7 @@ def _labels(y_true, y_pred: Tensor, loss: str, axis: int, ignore_class=None):
         host = check_labels_on_host(host, n_classes, loss, ignore_class)
         return host if B.is_host_data(y_pred.data) else _on_backend_of(host, y_pred)
     data = _label_shape(_on_backend_of(raw, y_pred), y_pred, loss, axis)
-    check = _due(TARGETS)
+    check = _due(TARGETS) and not B.is_traced(data)  # (traced: see _check_probabilities)
     data = _device_labels(y_pred.xp, data, check, n_classes, loss, ignore_class)
     if check:
         _passed(TARGETS)

@@ -129,11 +129,26 @@ class Metric:
     """
 
     direction = "up"
+    #: The attributes holding the running state, which ``update_state`` adds each batch
+    #: into: each None (nothing added yet, read as zero), a number or an array. A
+    #: compiled training step (``compile(jit_compile=True)``) carries exactly these
+    #: (and those of metrics held as attributes) in and out, so a subclass lists here
+    #: every attribute its ``update_state`` changes.
+    state_names: tuple[str, ...] = ()
 
     def __init__(self, name: str | None = None, dtype: str | None = None) -> None:
         self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype
         self.reset_state()
+
+    def state_holders(self) -> list[tuple[Any, str]]:
+        """``(object, attribute)`` of every piece of running state: :attr:`state_names`
+        of this metric, then of the metrics it holds as attributes."""
+        out = [(self, name) for name in self.state_names]
+        for value in vars(self).values():
+            if isinstance(value, Metric):
+                out += value.state_holders()
+        return out
 
     def reset_state(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -170,6 +185,8 @@ class Mean(Metric):
     3.0
     """
 
+    state_names = ("total", "count")
+
     def reset_state(self) -> None:
         self.total = None
         self.count = 0
@@ -193,8 +210,14 @@ class Mean(Metric):
     def result(self) -> float:
         if self.total is None:
             return 0.0
-        count = float(_host(self.count)) if not isinstance(self.count, int) else self.count
-        return float(_host(self.total)) / count if count else 0.0
+        if isinstance(self.count, int):
+            total, count = float(_host(self.total)), self.count
+        else:  # both on the device (weighted, or carried by a compiled step): one read
+            xp = B.namespace(self.total)
+            dt = xp.float64 if B.has_float64(xp) else self.total.dtype
+            both = xp.stack([xp.astype(self.total, dt), xp.astype(self.count, dt)])
+            total, count = (float(v) for v in _host(both))
+        return total / count if count else 0.0
 
 
 class MeanMetricWrapper(Mean):

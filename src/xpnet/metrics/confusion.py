@@ -54,6 +54,8 @@ class _Confusion(Metric):
         self.class_id = class_id
         super().__init__(name=name, dtype=dtype)
 
+    state_names = ("tp", "fp", "fn", "tn")
+
     def reset_state(self) -> None:
         self.tp = self.fp = self.fn = self.tn = None
 
@@ -151,6 +153,8 @@ class F1Score(Metric):
         self.average = average
         self.threshold = threshold
         super().__init__(name=name, dtype=dtype)
+
+    state_names = ("tp", "fp", "fn", "support")
 
     def reset_state(self) -> None:
         self.tp = self.fp = self.fn = self.support = None
@@ -254,6 +258,8 @@ class AUC(Metric):
         self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
         self.from_logits = bool(from_logits)
         super().__init__(name=name, dtype=dtype)
+
+    state_names = ("tp", "fp", "fn", "tn")
 
     def reset_state(self) -> None:
         self.tp = self.fp = self.fn = self.tn = None

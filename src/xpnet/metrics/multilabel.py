@@ -135,6 +135,8 @@ class _MultiLabelCounts(_MultiLabel):
         self.average = average
         super().__init__(threshold=threshold, from_logits=from_logits, name=name, dtype=dtype)
 
+    state_names = ("tp", "fp", "fn")
+
     def reset_state(self) -> None:
         self.tp = self.fp = self.fn = None
 

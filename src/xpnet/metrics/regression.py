@@ -113,6 +113,8 @@ class R2Score(Metric):
         self.num_regressors = num_regressors
         super().__init__(name=name, dtype=dtype)
 
+    state_names = ("sum_y", "sum_y2", "sum_res", "count", "num_samples")
+
     def reset_state(self) -> None:
         self.sum_y = self.sum_y2 = self.sum_res = self.count = None
         self.num_samples = 0
@@ -151,7 +153,7 @@ class R2Score(Metric):
             score = float((r2 * tot).sum() / tot.sum()) if tot.sum() > 0 else 0.0
         k = self.num_regressors
         if k:
-            m = self.num_samples
+            m = int(_host(self.num_samples))  # (an array after a compiled step)
             if m - k - 1 <= 0:
                 raise ValueError(
                     f"R2Score: adjusted R2 needs more samples ({m}) than num_regressors + 1 "

@@ -5,7 +5,9 @@ hand-written NumPy loop): per batch it slices and moves only that batch,
 runs forward, loss, backward and one optimizer step, then adds the batch to
 the metrics' running sums on the device. Nothing is copied back to the host
 per step unless a callback reads the batch logs (the progress bar does, at
-most ten times a second).
+most ten times a second). Where the backend traces (JAX), the same step code is
+compiled whole, once per input shape (``compile(jit_compile=...)``,
+:mod:`xpnet.models.jit`).
 
 Values are checked before the first step instead (labels in range, Embedding
 ids in range): ``fit``, ``evaluate`` and ``predict`` check their whole inputs
@@ -19,6 +21,7 @@ layers' and losses' own first-call checks.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +30,7 @@ from xpnet.backend import host_numpy as np
 from xpnet.callbacks import CallbackList, History, ProgbarLogger
 from xpnet.data import ArrayFeed
 from xpnet.models.compile import Compiled
+from xpnet.models.jit import CompiledSteps, resolve_jit_compile
 from xpnet.tensor import Tensor, no_grad
 
 __all__ = ["Trainer"]
@@ -41,6 +45,10 @@ class _State:
         self.extras = None  # (regularized parameters, layers with activity regularizers)
         self.backend = None
         self.unchecked = None  # whole target arrays to check once the output shapes are known
+        self.jit_compile = "auto"  # as given to compile()
+        self.run_eagerly = False
+        self.jit = None  # (backend name, whether steps are compiled there)
+        self.steps: CompiledSteps | None = None
 
 
 class _LazyLogs(Mapping):
@@ -109,17 +117,78 @@ class Trainer:
                 categorical or sparse variant from the loss. For several
                 outputs: a list (for every output), a list of lists or a dict.
             weighted_metrics: metrics that also receive sample/class weights.
-            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
-                accepted for Keras compatibility; xpnet always runs eagerly.
+            run_eagerly: run every step eagerly, op by op (for debugging; as Keras,
+                it overrides ``jit_compile``).
+            jit_compile: compile the whole train, test and predict steps (forward,
+                loss, backward, optimizer update, metrics) into one program each,
+                on backends that can (JAX, with ``jax.jit``): True, False, or
+                "auto" (the default, as Keras): True on JAX, False elsewhere.
+                True on another backend raises a ValueError. Each step compiles
+                once per input shape (a ragged last batch compiles once more).
+                Python values the step reads (hyperparameters, ``trainable``,
+                loss weights) are fixed when it compiles: ``compile`` again after
+                changing them (the learning rate, read every step, excepted).
+                See :mod:`xpnet.models.jit`.
+            steps_per_execution, auto_scale_loss: accepted for Keras
+                compatibility (``steps_per_execution`` must be 1).
 
         Changing ``trainable`` flags takes effect at the next ``compile``.
         """
         if steps_per_execution != 1:
             raise ValueError("steps_per_execution other than 1 is not supported.")
+        resolve_jit_compile(jit_compile, run_eagerly, self._backend_name())  # fail early
+        if jit_compile is True and run_eagerly:
+            warnings.warn(
+                "compile(): run_eagerly=True overrides jit_compile=True; steps run eagerly.",
+                stacklevel=2,
+            )
         st = self._state
         st.compiled = Compiled(optimizer, loss, loss_weights, metrics, weighted_metrics)
         st.params = None
         st.extras = None
+        st.jit_compile = jit_compile
+        st.run_eagerly = bool(run_eagerly)
+        st.jit = None
+        st.steps = None
+
+    def _backend_name(self) -> str:
+        """The backend of the model's weights (the active one before there are any)."""
+        ws = self.weights
+        return B.backend_of(ws[0].data).name if ws else B.get_backend().name
+
+    @property
+    def jit_compile(self) -> bool:
+        """Whether the train, test and predict steps are compiled (see :meth:`compile`)."""
+        st = self._state
+        return resolve_jit_compile(st.jit_compile, st.run_eagerly, self._backend_name())
+
+    @jit_compile.setter
+    def jit_compile(self, value) -> None:
+        st = self._state
+        resolve_jit_compile(value, st.run_eagerly, self._backend_name())
+        st.jit_compile, st.jit = value, None
+
+    @property
+    def run_eagerly(self) -> bool:
+        """Whether every step runs eagerly, op by op (overrides ``jit_compile``)."""
+        return self._state.run_eagerly
+
+    @run_eagerly.setter
+    def run_eagerly(self, value: bool) -> None:
+        self._state.run_eagerly, self._state.jit = bool(value), None
+
+    def _compiled_steps(self) -> CompiledSteps | None:
+        """The compiled steps where they run on the active backend (the model's, inside
+        :meth:`_scope`), else None: the eager steps run."""
+        st = self._state
+        name = B.get_backend().name
+        if st.jit is None or st.jit[0] != name:
+            st.jit = (name, resolve_jit_compile(st.jit_compile, st.run_eagerly, name))
+        if not st.jit[1]:
+            return None
+        if st.steps is None:
+            st.steps = CompiledSteps(self)
+        return st.steps
 
     @property
     def optimizer(self):
@@ -253,8 +322,10 @@ class Trainer:
     def _check_targets(self, outs) -> None:
         st = self._state
         groups, st.unchecked = st.unchecked, None
-        for ys in groups:
-            st.compiled.check_targets(ys, outs)
+        # (the whole targets are concrete arrays even when this step is being traced)
+        with B.concrete_inside_trace(B.get_backend().name):
+            for ys in groups:
+                st.compiled.check_targets(ys, outs)
 
     # ------------------------------------------------------------------ steps
     def _setup_step(self) -> None:
@@ -436,13 +507,15 @@ class Trainer:
         want_begin = cl.wants("on_train_batch_begin")
         want_end = cl.wants("on_train_batch_end")
         results = c.results
-        step_fn = self._train_batch
+        compiled = self._compiled_steps()
+        step_fn = self._train_batch if compiled is None else compiled.train
+        move = None if compiled is None else B.step_input
         logs: dict[str, Any] = {}
         cl.on_train_begin(None)
         for epoch in range(initial_epoch, epochs):
             c.reset()
             cl.on_epoch_begin(epoch, None)
-            for step, batch in enumerate(feed.epoch()):
+            for step, batch in enumerate(feed.epoch(move)):
                 if want_begin:
                     cl.on_train_batch_begin(step, None)
                 step_fn(batch, layout)
@@ -499,8 +572,10 @@ class Trainer:
         c.reset()
         cl.on_test_begin(None)
         want = cl.wants("on_test_batch_end")
-        for step, batch in enumerate(feed.epoch()):
-            self._test_batch(batch, layout)
+        compiled = self._compiled_steps()
+        test_fn = self._test_batch if compiled is None else compiled.test
+        for step, batch in enumerate(feed.epoch(None if compiled is None else B.step_input)):
+            test_fn(batch, layout)
             if want:
                 cl.on_test_batch_end(step, _LazyLogs(c.results))
             if steps is not None and step + 1 >= steps:
@@ -529,15 +604,17 @@ class Trainer:
             cl.on_predict_begin(None)
             chunks: list[list] = []
             want = cl.wants("on_predict_batch_end")
-            with no_grad():
-                for step, batch in enumerate(feed.epoch()):
-                    out = self(batch[0] if single_x else batch, training=False)
-                    outs = out if isinstance(out, (list, tuple)) else (out,)
-                    chunks.append([o.data for o in outs])
-                    if want:
-                        cl.on_predict_batch_end(step, {"outputs": outs})
-                    if step + 1 >= n_steps:
-                        break
+            compiled = self._compiled_steps()
+            predict_fn = self._predict_batch if compiled is None else compiled.predict
+            for step, batch in enumerate(feed.epoch(None if compiled is None else B.step_input)):
+                outs = predict_fn(batch, single_x)
+                chunks.append(outs)
+                if want:
+                    cl.on_predict_batch_end(
+                        step, {"outputs": [Tensor._make(o, None) for o in outs]}
+                    )
+                if step + 1 >= n_steps:
+                    break
             cl.on_predict_end(None)
         result = [_concat([ch[i] for ch in chunks]) for i in range(len(chunks[0]))]
         return result[0] if len(result) == 1 else result
@@ -555,8 +632,11 @@ class Trainer:
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, class_weight, None, False, whole=False)
             self._check_targets_at_first_step((feed, layout), whole=False)
-            batch = _whole(feed)
-            self._train_batch(batch, layout)
+            compiled = self._compiled_steps()
+            if compiled is None:
+                self._train_batch(_whole(feed), layout)
+            else:
+                compiled.train(_whole(feed, B.step_input), layout)
         return self._batch_result(c, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
@@ -565,7 +645,11 @@ class Trainer:
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, None, False, whole=False)
             self._check_targets_at_first_step((feed, layout), whole=False)
-            self._test_batch(_whole(feed), layout)
+            compiled = self._compiled_steps()
+            if compiled is None:
+                self._test_batch(_whole(feed), layout)
+            else:
+                compiled.test(_whole(feed, B.step_input), layout)
         return self._batch_result(c, return_dict)
 
     def predict_on_batch(self, x):
@@ -574,12 +658,17 @@ class Trainer:
             xs, single_x = self._flat(x, "x")
             feed = ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False)
             self._check_inputs(feed.arrays, single_x, whole=False)
-            batch = _whole(feed)
-            with no_grad():
-                out = self(batch[0] if single_x else batch, training=False)
-        if isinstance(out, (list, tuple)):
-            return [o.data for o in out]
-        return out.data
+            compiled = self._compiled_steps()
+            if compiled is None:
+                outs = self._predict_batch(_whole(feed), single_x)
+            else:
+                outs = compiled.predict(_whole(feed, B.step_input), single_x)
+        return outs[0] if len(outs) == 1 else outs
+
+    def _predict_batch(self, inputs, single_x: bool) -> list:
+        with no_grad():
+            out = self(inputs[0] if single_x else inputs, training=False)
+        return [o.data for o in (out if isinstance(out, (list, tuple)) else (out,))]
 
     @staticmethod
     def _batch_result(c: Compiled, return_dict: bool):
@@ -590,9 +679,9 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
 
-def _whole(feed: ArrayFeed) -> list:
+def _whole(feed: ArrayFeed, move=None) -> list:
     feed.batch_size = max(feed.size, 1)
-    return next(iter(feed.epoch()))
+    return next(iter(feed.epoch(move)))
 
 
 def _validate_now(epoch: int, freq) -> bool:

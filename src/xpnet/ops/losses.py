@@ -19,7 +19,11 @@ _ARANGES: dict[tuple, Any] = {}
 
 def _arange(xp, n: int, dtype, device, step: int = 1):
     """``arange(0, n * step, step)``, cached: the training loop asks for the same few
-    (batch row offsets, class ids) every step. Callers never write into it."""
+    (batch row offsets, class ids) every step. Callers never write into it. A step
+    being compiled (``jit_compile``; its arrays have no device yet) keeps none: the
+    array would be a placeholder of that one trace."""
+    if device is None:  # inside a compiled step: a traced constant, nothing to keep
+        return xp.arange(0, n * step, step, dtype=dtype)
     key = (xp, n, step, dtype, device)
     try:
         out = _ARANGES.get(key)

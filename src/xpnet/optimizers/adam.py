@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from xpnet import _checks
 from xpnet import backend as B
 from xpnet.optimizers.base import Optimizer, register
@@ -85,7 +83,8 @@ class Adam(Optimizer):
     def update_step(self, grad, var, learning_rate):
         s, b1, b2 = self.slots(var), self.beta_1, self.beta_2
         t = self.iterations + 1
-        lr_t = learning_rate * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        # ** 0.5, not math.sqrt: t is a traced scalar inside a compiled step (jit_compile)
+        lr_t = learning_rate * (1.0 - b2**t) ** 0.5 / (1.0 - b1**t)
         # m and v scale in place where the optimizer writes in place, and every
         # temporary lives in one scratch array kept across steps: the textbook
         # expressions allocate nine weight-sized arrays per step, and the allocation
