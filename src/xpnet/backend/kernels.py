@@ -281,10 +281,11 @@ class InplaceKernels(StandardKernels):
 
     def scatter_add(self, values2d, indices, num: int):
         out = self.lib.zeros((num, values2d.shape[1]), dtype=values2d.dtype)
-        if self.name == "cupy":
+        add_at = getattr(self.lib.add, "at", None)  # NumPy; CuPy >= 13
+        if add_at is not None:
+            add_at(out, indices, values2d)
+        else:  # older CuPy
             importlib.import_module("cupyx").scatter_add(out, indices, values2d)
-        else:
-            self.lib.add.at(out, indices, values2d)
         return out
 
     def subtract_one_at(self, p, flat_index, labels):
