@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, run on a lent CUDA machine by the device tool from the repository root:
 #   ../shared/device/prepare-wheels.sh        # once, here: wheels the GPU box lacks -> .whl/
-#   run(command="bash .ci/gpu-check.sh", carry=[".whl"], timeout_s=480)
+#   run(command="bash .ci/gpu-check.sh", carry=[".whl"], timeout_s=420)
 # It installs the carried wheels into a temporary folder (the box has no package registry),
 # then runs, each under its own time limit so one slow stage cannot eat the others:
 #   the test suite on cupy and on torch-cuda (pytest-xdist, which the box has), the
@@ -34,15 +34,15 @@ stage() {  # stage NAME SECONDS COMMAND...
 }
 
 PYTEST=(python3 -m pytest -q -p no:cacheprovider -n "$WORKERS" --maxfail=25 -rfEs)
-stage tests-cupy 170 env XPNET_BACKEND=cupy "${PYTEST[@]}" tests \
+stage tests-cupy 150 env XPNET_BACKEND=cupy "${PYTEST[@]}" tests \
   --ignore=tests/reference --ignore=tests/test_examples.py
-stage tests-torch_cuda 100 env XPNET_BACKEND=torch XPNET_DEVICE=cuda "${PYTEST[@]}" tests \
+stage tests-torch_cuda 90 env XPNET_BACKEND=torch XPNET_DEVICE=cuda "${PYTEST[@]}" tests \
   --ignore=tests/reference --ignore=tests/test_examples.py
-stage reference-cupy 50 env XPNET_BACKEND=cupy "${PYTEST[@]}" tests/reference
-stage demo-cupy 40 python3 examples/digits_mlp.py --backend cupy --min-accuracy 0.97
-stage bench-mlp-cupy 70 python3 benchmarks/bench_mlp.py --backend cupy --workload 1 \
+stage reference-cupy 40 env XPNET_BACKEND=cupy "${PYTEST[@]}" tests/reference
+stage demo-cupy 25 python3 examples/digits_mlp.py --backend cupy --min-accuracy 0.97
+stage bench-mlp-cupy 50 python3 benchmarks/bench_mlp.py --backend cupy --workload 1 \
   --workload 3 --rounds 3
-stage bench-cnn-cupy 40 python3 benchmarks/bench_cnn.py --backend cupy
-stage bench-torch-cuda 40 python3 benchmarks/bench_mlp.py --backend torch:cuda --workload 7 \
+stage bench-cnn-cupy 25 python3 benchmarks/bench_cnn.py --backend cupy --blocks 3 --steps 20
+stage bench-torch-cuda 20 python3 benchmarks/bench_mlp.py --backend torch:cuda --workload 7 \
   --rounds 3
 cat "$OUT/summary.txt"
