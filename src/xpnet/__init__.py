@@ -11,6 +11,7 @@ from xpnet import (
     activations,
     backend,
     callbacks,
+    config,
     constraints,
     data,
     datasets,
@@ -21,8 +22,10 @@ from xpnet import (
     models,
     ops,  # first: binds Tensor's operators
     optimizers,
+    random,
     regularizers,
     saving,
+    utils,
 )
 from xpnet.backend import (
     BackendError,
@@ -38,6 +41,7 @@ from xpnet.backend import (
     use_backend,
 )
 from xpnet.gradcheck import GradcheckError, GradcheckResult, gradcheck
+from xpnet.layers import InputSpec, Layer
 from xpnet.models import Input, Model, Sequential
 from xpnet.tensor import (
     Function,
@@ -48,6 +52,7 @@ from xpnet.tensor import (
     no_grad,
     to_numpy,
 )
+from xpnet.variables import Variable
 
 __version__ = "0.1.0"
 
@@ -57,16 +62,20 @@ __all__ = [
     "GradcheckError",
     "GradcheckResult",
     "Input",
+    "InputSpec",
+    "Layer",
     "MixedBackendError",
     "Model",
     "Parameter",
     "Sequential",
     "Tensor",
+    "Variable",
     "__version__",
     "activations",
     "available_backends",
     "backend",
     "callbacks",
+    "config",
     "constraints",
     "data",
     "datasets",
@@ -84,6 +93,7 @@ __all__ = [
     "ops",
     "optimizers",
     "prefer_gpu",
+    "random",
     "regularizers",
     "require_gpu",
     "saving",
@@ -92,4 +102,5 @@ __all__ = [
     "set_seed",
     "to_numpy",
     "use_backend",
+    "utils",
 ]

@@ -49,12 +49,20 @@ from typing import Any
 
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
+from xpnet.layers.serialization import (  # keras.saving's registry names
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 
 __all__ = [
     "LoadError",
     "atomic_write",
+    "get_registered_name",
+    "get_registered_object",
     "load_model",
     "load_weights",
+    "register_keras_serializable",
     "save_model",
     "save_weights",
 ]

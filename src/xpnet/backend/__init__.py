@@ -113,6 +113,23 @@ from xpnet.backend.select import (
     xp,
 )
 
+_session_hooks: list = []
+
+
+def on_clear_session(hook) -> None:
+    """Register ``hook()`` to run in :func:`clear_session` (layers restart their names)."""
+    if hook not in _session_hooks:
+        _session_hooks.append(hook)
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """Reset xpnet's global state, as ``keras.backend.clear_session``: automatic layer
+    names start again from ``dense``, ``dense_1``... (``free_memory`` is accepted for
+    Keras compatibility: xpnet holds no graph or cache beyond the layers you keep)."""
+    for hook in _session_hooks:
+        hook()
+
+
 __all__ = [
     "BACKENDS",
     "CAPABILITIES",
@@ -132,6 +149,7 @@ __all__ = [
     "can_update_in_place",
     "capabilities",
     "check_compatible",
+    "clear_session",
     "compile_step",
     "concrete_inside_trace",
     "copy_into",
@@ -162,6 +180,7 @@ __all__ = [
     "not_traceable_reason",
     "numpy_dtype",
     "on_backend_of",
+    "on_clear_session",
     "ones_like",
     "permutation",
     "prefer_gpu",

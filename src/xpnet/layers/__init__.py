@@ -6,6 +6,7 @@ from xpnet.layers.base import InputSpec, Layer, clear_session
 from xpnet.layers.conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from xpnet.layers.core import Dense, Identity
 from xpnet.layers.embedding import Embedding
+from xpnet.layers.lambdas import Lambda, Masking
 from xpnet.layers.merging import (
     Add,
     Average,
@@ -15,6 +16,14 @@ from xpnet.layers.merging import (
     Minimum,
     Multiply,
     Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from xpnet.layers.normalization import (
     BatchNormalization,
@@ -47,7 +56,37 @@ from xpnet.layers.regularization import (
 )
 from xpnet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from xpnet.layers.reshaping2d import Cropping2D, UpSampling2D, ZeroPadding2D
+from xpnet.layers.symbolic import Input, InputLayer
 from xpnet.layers.wrappers import Bidirectional, TimeDistributed
+
+# Keras's other names for the same classes (keras.layers.MaxPool2D is MaxPooling2D)
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution2DTranspose = Conv2DTranspose
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+SeparableConvolution2D = SeparableConv2D
+
+ALIASES = {
+    "AvgPool1D": "AveragePooling1D",
+    "AvgPool2D": "AveragePooling2D",
+    "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D",
+    "Convolution2DTranspose": "Conv2DTranspose",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "MaxPool1D": "MaxPooling1D",
+    "MaxPool2D": "MaxPooling2D",
+    "SeparableConvolution2D": "SeparableConv2D",
+}
 
 __all__ = [
     "ELU",
@@ -60,12 +99,17 @@ __all__ = [
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
     "BatchNormalization",
     "Bidirectional",
     "Concatenate",
     "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution2D",
+    "Convolution2DTranspose",
     "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
@@ -77,14 +121,24 @@ __all__ = [
     "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "GroupNormalization",
     "Identity",
+    "Input",
+    "InputLayer",
     "InputSpec",
+    "Lambda",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
+    "Masking",
+    "MaxPool1D",
+    "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
     "Maximum",
@@ -99,6 +153,7 @@ __all__ = [
     "RepeatVector",
     "Reshape",
     "SeparableConv2D",
+    "SeparableConvolution2D",
     "SimpleRNN",
     "Softmax",
     "SpatialDropout1D",
@@ -110,5 +165,13 @@ __all__ = [
     "UnitNormalization",
     "UpSampling2D",
     "ZeroPadding2D",
+    "add",
+    "average",
     "clear_session",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

@@ -58,6 +58,8 @@ class ReLU(_Elementwise):
     [[-1.0, 3.0]]
     """
 
+    supports_masking = True
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value = _number("ReLU", "max_value", max_value, allow_none=True, min_value=0)
@@ -86,6 +88,8 @@ class LeakyReLU(_Elementwise):
     Note the layer's default (0.3) differs from :func:`activations.leaky_relu`'s (0.2),
     as in Keras.
     """
+
+    supports_masking = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
@@ -118,6 +122,8 @@ class PReLU(_Elementwise):
     >>> xn.to_numpy(layer(xn.Tensor([[-4.0, 2.0]]))).tolist()
     [[-1.0, 2.0]]
     """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -172,6 +178,8 @@ class PReLU(_Elementwise):
 class ELU(_Elementwise):
     """Exponential linear unit layer: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise."""
 
+    supports_masking = True
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = _number("ELU", "alpha", alpha)
@@ -199,6 +207,9 @@ class Softmax(_Elementwise):
     >>> xn.to_numpy(xn.layers.Softmax()(xn.Tensor([[1.0, 1.0]]))).tolist()
     [[0.5, 0.5]]
     """
+
+    supports_masking = True
+    _mask_from_inputs = False  # its mask= masks scores, not steps: never filled from inputs
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -232,6 +243,8 @@ class Activation(_Elementwise):
     >>> xn.to_numpy(xn.layers.Activation("relu")(xn.Tensor([[-1.0, 2.0]]))).tolist()
     [[0.0, 2.0]]
     """
+
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

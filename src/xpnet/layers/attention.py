@@ -73,6 +73,8 @@ class MultiHeadAttention(Layer):
     ((3, 5, 8), (3, 2, 5, 5))
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         num_heads: int,

@@ -33,6 +33,8 @@ class Dense(Layer):
     ((2, 3), (3,))
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         units: int,
@@ -112,6 +114,8 @@ class Dense(Layer):
 
 class Identity(Layer):
     """Returns its input unchanged (a placeholder in a model)."""
+
+    supports_masking = True
 
     def call(self, inputs):
         return inputs

@@ -174,6 +174,8 @@ class BatchNormalization(_Affine):
     ([-1.0, 1.0], [1.0])
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         axis: int = -1,
@@ -305,6 +307,8 @@ class LayerNormalization(_Affine):
     [[-1.0, 1.0], [-1.0, 1.0]]
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         axis: int | Sequence[int] = -1,
@@ -382,6 +386,8 @@ class GroupNormalization(_Affine):
     >>> gn(np.random.default_rng(0).normal(size=(2, 5, 4))).shape
     (2, 5, 4)
     """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -520,6 +526,8 @@ class UnitNormalization(Layer):
     [[0.6, 0.8]]
     """
 
+    supports_masking = True
+
     def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = _check_axis("UnitNormalization", axis)
@@ -569,6 +577,8 @@ class Normalization(Layer):
     >>> xn.to_numpy(norm(np.array([[1.0, 10.0]]))).tolist()  # test data, training statistics
     [[0.0, 2.0]]
     """
+
+    supports_masking = True
 
     def __init__(
         self,

@@ -303,6 +303,7 @@ def symbolic_call(layer: Layer, inputs, args, kwargs, training):
     specs, many, container = probe(layer, inputs, args, kwargs)
     node = Node(layer, inputs, args, kwargs)
     node.outputs = [SymbolicTensor(s, dt, node, i) for i, (s, dt) in enumerate(specs)]
+    layer.__dict__.setdefault("_inbound_nodes", []).append(node)
     if many:
         return container(node.outputs) if container in (list, tuple) else list(node.outputs)
     return node.outputs[0]

@@ -106,7 +106,7 @@ def _as_symbolic_list(value, what: str) -> tuple[list[SymbolicTensor], bool]:
     if isinstance(value, dict):
         raise TypeError(
             f"Model {what} as a dict are not supported; pass a list (dict data is matched to "
-            "inputs by the Input names)."
+            "inputs by the Input names; outputs may be a dict)."
         )
     if isinstance(value, (list, tuple)) and value:
         items = list(value)
@@ -134,7 +134,18 @@ class Functional(Model):
     ) -> None:
         super().__init__(name=name, trainable=trainable, **kwargs)
         self.inputs, self._single_input = _as_symbolic_list(inputs, "inputs")
+        self._output_keys = None
+        if isinstance(outputs, dict):  # Keras 3: outputs named by the dict's keys (sorted)
+            if not outputs or not all(isinstance(k, str) for k in outputs):
+                raise TypeError(
+                    "Model outputs as a dict need string keys (the outputs' names) and at least "
+                    f"one entry; got keys {list(outputs)}."
+                )
+            self._output_keys = sorted(outputs)
+            outputs = [outputs[k] for k in self._output_keys]
         self.outputs, self._single_output = _as_symbolic_list(outputs, "outputs")
+        if self._output_keys is not None:
+            self._single_output = False
         for t in self.inputs:
             if not isinstance(t.node.layer, InputLayer):
                 raise ValueError(
@@ -168,6 +179,8 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
+        if self._output_keys is not None:
+            return list(self._output_keys)
         return [t.node.layer.name for t in self.outputs]
 
     @property
@@ -178,6 +191,8 @@ class Functional(Model):
     @property
     def output_shape(self):
         shapes = [t.shape for t in self.outputs]
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, shapes))
         return shapes[0] if self._single_output else shapes
 
     def __call__(self, inputs, *args, **kwargs):
@@ -210,6 +225,8 @@ class Functional(Model):
                 )
             values[: len(inputs)] = list(inputs)
         outs = graph.run(values)
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, outs))
         return outs[0] if self._single_output else outs
 
     def build(self, input_shape) -> None:
@@ -262,6 +279,7 @@ class Functional(Model):
             "output_layers": [refs[id(t)] for t in self.outputs],
             "single_input": self._single_input,
             "single_output": self._single_output,
+            **({"output_keys": self._output_keys} if self._output_keys is not None else {}),
         }
 
     @classmethod
@@ -296,6 +314,12 @@ class Functional(Model):
             produced[(layer.name, index)] = flatten(out)
         ins = [resolve({"ref": r}) for r in config["input_layers"]]
         outs = [resolve({"ref": r}) for r in config["output_layers"]]
+        keys = config.get("output_keys")
+        if keys is not None:
+            if not isinstance(keys, list) or len(keys) != len(outs):
+                raise ValueError(f"Model config has invalid output_keys {keys!r}.")
+            outs = dict(zip(keys, outs))
+            config = {**config, "single_output": False}
         return cls(
             ins[0] if config.get("single_input", len(ins) == 1) else ins,
             outs[0] if config.get("single_output", len(outs) == 1) else outs,

@@ -347,7 +347,7 @@ class Trainer:
         nx, ny, single_x, has_w = layout
         xs = batch[:nx]
         out = self(xs[0] if single_x else xs, training=training)
-        outs = out if isinstance(out, (list, tuple)) else (out,)
+        outs = _output_list(out)
         ys = batch[nx : nx + ny]
         sws = batch[nx + ny :] if has_w else None
         return outs, ys, sws
@@ -617,7 +617,7 @@ class Trainer:
                     break
             cl.on_predict_end(None)
         result = [_concat([ch[i] for ch in chunks]) for i in range(len(chunks[0]))]
-        return result[0] if len(result) == 1 else result
+        return self._named_outputs(result)
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(
@@ -663,12 +663,19 @@ class Trainer:
                 outs = self._predict_batch(_whole(feed), single_x)
             else:
                 outs = compiled.predict(_whole(feed, B.step_input), single_x)
+        return self._named_outputs(outs)
+
+    def _named_outputs(self, outs: list):
+        """predict's result: one array, a list, or a dict for a model with dict outputs."""
+        keys = getattr(self, "_output_keys", None)
+        if keys is not None:
+            return dict(zip(keys, outs))
         return outs[0] if len(outs) == 1 else outs
 
     def _predict_batch(self, inputs, single_x: bool) -> list:
         with no_grad():
             out = self(inputs[0] if single_x else inputs, training=False)
-        return [o.data for o in (out if isinstance(out, (list, tuple)) else (out,))]
+        return [o.data for o in _output_list(out)]
 
     @staticmethod
     def _batch_result(c: Compiled, return_dict: bool):
@@ -677,6 +684,13 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _output_list(out) -> list | tuple:
+    """A model's outputs as a sequence (a dict's values in its key order)."""
+    if isinstance(out, dict):
+        return list(out.values())
+    return out if isinstance(out, (list, tuple)) else (out,)
 
 
 def _whole(feed: ArrayFeed, move=None) -> list:
