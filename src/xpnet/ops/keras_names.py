@@ -67,7 +67,12 @@ def convert_to_tensor(x, dtype: str | None = None, sparse=None) -> Tensor:
     """``x`` (Tensor, array of any backend, list, number) as a Tensor; ``dtype`` casts."""
     if sparse:
         raise ValueError("convert_to_tensor: sparse tensors are not supported.")
-    t = as_tensor(x)
+    if isinstance(x, Tensor):
+        t = x
+    elif B.is_array(x):  # another backend's array (or NumPy data) moves to the active one
+        t = Tensor._make(B.asarray(x), None)
+    else:
+        t = Tensor(x)
     if dtype is not None and str(t.dtype).rsplit(".", 1)[-1] != dtype:
         from xpnet.ops.elementwise import cast
 
