@@ -125,7 +125,30 @@ class Node:
         self.outputs: list[SymbolicTensor] = []
 
     def parents(self) -> list[SymbolicTensor]:
-        return flatten(self.inputs)
+        extra = symbolic_leaves((self.args, self.kwargs))
+        return flatten(self.inputs) + extra if extra else flatten(self.inputs)
+
+
+def symbolic_leaves(struct) -> list:
+    """The SymbolicTensors inside nested lists, tuples and dicts (extra call arguments)."""
+    if isinstance(struct, SymbolicTensor):
+        return [struct]
+    if isinstance(struct, (list, tuple)):
+        return [t for s in struct for t in symbolic_leaves(s)]
+    if isinstance(struct, dict):
+        return [t for s in struct.values() for t in symbolic_leaves(s)]
+    return []
+
+
+def map_symbolic(struct, fn):
+    """``struct`` with each SymbolicTensor leaf replaced by ``fn(leaf)`` (lists, tuples, dicts)."""
+    if isinstance(struct, SymbolicTensor):
+        return fn(struct)
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(map_symbolic(s, fn) for s in struct)
+    if isinstance(struct, dict):
+        return {k: map_symbolic(v, fn) for k, v in struct.items()}
+    return struct
 
 
 def flatten(struct) -> list:
@@ -264,12 +287,16 @@ def probe(layer: Layer, inputs, args=(), kwargs=None, fill: int = _PROBE_SIZE):
     kw.setdefault("training", False)
 
     def run(size):
+        def fill(t):
+            return _placeholder(t, size)
+
+        a, k = map_symbolic(args, fill), map_symbolic(kw, fill)
         with no_grad(), dry_run():
-            out = layer(_map(inputs, lambda t: _placeholder(t, size)), *args, **kw)
+            out = layer(_map(inputs, fill), *a, **k)
         return [(tuple(o.shape), _dtype_name(o.dtype)) for o in flatten(out)], out
 
     first, out = run(fill)
-    flat_in = flatten(inputs)
+    flat_in = flatten(inputs) + symbolic_leaves((args, kw))
     batch_free = any(t.shape[0] is None for t in flat_in)
     unknown = any(d is None for t in flat_in for d in t.shape[1:])
     second = run(fill + 1)[0] if unknown else first
@@ -292,12 +319,6 @@ def _dtype_name(dtype) -> str:
 
 def symbolic_call(layer: Layer, inputs, args, kwargs, training):
     """``layer(inputs)`` on SymbolicTensors: dry-run to build, record a Node, return outputs."""
-    for value in (*args, *kwargs.values()):
-        if any(isinstance(t, SymbolicTensor) for t in flatten(value)):
-            raise TypeError(
-                f"Layer '{layer.name}': symbolic tensors must be passed as the first argument "
-                "(a list of them for several inputs), not as extra arguments."
-            )
     if training is not None:
         kwargs = {**kwargs, "training": training}
     specs, many, container = probe(layer, inputs, args, kwargs)

@@ -30,6 +30,8 @@ from xpnet.layers.symbolic import (
     SymbolicTensor,
     _map,
     flatten,
+    map_symbolic,
+    symbolic_leaves,
 )
 from xpnet.models.model import Model
 from xpnet.tensor import topological_order
@@ -43,11 +45,41 @@ __all__ = ["Functional", "Input", "InputLayer", "Node", "OpLayer", "SymbolicTens
 class _Step:
     """One recorded call, ready to replay: slots of its inputs and outputs."""
 
-    __slots__ = ("args", "in_slots", "kwargs", "layer", "out_slots")
+    __slots__ = ("args", "in_slots", "kwargs", "layer", "out_slots", "slotted")
 
     def __init__(self, layer, in_slots, args, kwargs, out_slots) -> None:
         self.layer, self.in_slots, self.args = layer, in_slots, args
         self.kwargs, self.out_slots = kwargs, out_slots
+        self.slotted = _has_slot((args, kwargs))
+
+
+class _Slot:
+    """A tensor argument other than the first (``mha(q, v)``'s ``v``), by its slot."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _has_slot(struct) -> bool:
+    if isinstance(struct, _Slot):
+        return True
+    if isinstance(struct, (list, tuple)):
+        return any(_has_slot(s) for s in struct)
+    if isinstance(struct, dict):
+        return any(_has_slot(s) for s in struct.values())
+    return False
+
+
+def _fill_slots(struct, values):
+    if isinstance(struct, _Slot):
+        return values[struct.index]
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(_fill_slots(s, values) for s in struct)
+    if isinstance(struct, dict):
+        return {k: _fill_slots(v, values) for k, v in struct.items()}
+    return struct
 
 
 class _Graph:
@@ -73,10 +105,14 @@ class _Graph:
             if isinstance(node.layer, InputLayer):
                 continue
             in_slots = _map(node.inputs, lambda t: slots[id(t)])
+            args, kwargs = node.args, node.kwargs
+            if symbolic_leaves((args, kwargs)):  # mha(q, v, key), attention_mask=tensor
+                args = map_symbolic(args, lambda t: _Slot(slots[id(t)]))
+                kwargs = map_symbolic(kwargs, lambda t: _Slot(slots[id(t)]))
             for t in node.outputs:
                 slots[id(t)] = len(slots)
             outs = tuple(slots[id(t)] for t in node.outputs)
-            self.steps.append(_Step(node.layer, in_slots, node.args, node.kwargs, outs))
+            self.steps.append(_Step(node.layer, in_slots, args, kwargs, outs))
         self.n_slots = len(slots)
         self.out_slots = [slots[id(t)] for t in outputs]
         self.slots = slots
@@ -85,7 +121,10 @@ class _Graph:
         for st in self.steps:
             spec = st.in_slots
             x = values[spec] if type(spec) is int else _map(spec, values.__getitem__)
-            y = st.layer(x, *st.args, **st.kwargs)
+            args, kwargs = st.args, st.kwargs
+            if st.slotted:
+                args, kwargs = _fill_slots(args, values), _fill_slots(kwargs, values)
+            y = st.layer(x, *args, **kwargs)
             outs = st.out_slots
             if len(outs) == 1 and not isinstance(y, (list, tuple)):
                 values[outs[0]] = y
@@ -266,8 +305,12 @@ class Functional(Model):
                 {
                     "layer": node.layer.name,
                     "inputs": _map(node.inputs, lambda t: {"ref": refs[id(t)]}),
-                    "args": _json_args(node.args, node.layer),
-                    "kwargs": _json_args(node.kwargs, node.layer),
+                    "args": _json_args(
+                        map_symbolic(node.args, lambda t: {"ref": refs[id(t)]}), node.layer
+                    ),
+                    "kwargs": _json_args(
+                        map_symbolic(node.kwargs, lambda t: {"ref": refs[id(t)]}), node.layer
+                    ),
                 }
             )
         return {
@@ -308,7 +351,9 @@ class Functional(Model):
         for spec in config["nodes"]:
             layer = layers[spec["layer"]]
             inputs = _map_json(spec["inputs"], resolve)
-            out = layer(inputs, *spec.get("args", []), **spec.get("kwargs", {}))
+            args = _refs_in(spec.get("args", []), resolve)
+            kwargs = _refs_in(spec.get("kwargs", {}), resolve)
+            out = layer(inputs, *args, **kwargs)
             index = calls.get(layer.name, 0)
             calls[layer.name] = index + 1
             produced[(layer.name, index)] = flatten(out)
@@ -346,6 +391,17 @@ def _json_args(value, layer):
             f"({value!r}); only numbers, strings, booleans, None and lists of them can."
         ) from None
     return list(value) if isinstance(value, tuple) else value
+
+
+def _refs_in(struct, resolve):
+    """Saved call arguments with ``{"ref": [...]}`` entries turned back into tensors."""
+    if isinstance(struct, dict):
+        if set(struct) == {"ref"}:
+            return resolve(struct)
+        return {k: _refs_in(v, resolve) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_refs_in(s, resolve) for s in struct]
+    return struct
 
 
 def _map_json(struct, resolve):
