@@ -38,6 +38,17 @@ def _mask_fill(dtype) -> float:
     return _MASK_FILL.get(str(dtype).rsplit(".", 1)[-1].strip("'>"), -1e9)
 
 
+class _AsMatrix:
+    """An initializer drawn as a (fan_in, fan_out) matrix, then reshaped to the kernel."""
+
+    def __init__(self, init, fans: tuple[int, int]) -> None:
+        self.init, self.fans = init, fans
+
+    def __call__(self, shape, dtype=None):
+        flat = self.init(self.fans, dtype)
+        return B.namespace(flat).reshape(flat, tuple(shape))
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention, as Keras's ``MultiHeadAttention`` for (batch, steps, features).
 
@@ -135,10 +146,16 @@ class MultiHeadAttention(Layer):
         self._built_weights = False
 
     # ------------------------------------------------------------------ weights
-    def _projection(self, name: str, shape: tuple[int, ...], bias_shape: tuple[int, ...]):
+    def _projection(
+        self, name: str, shape: tuple[int, ...], bias_shape: tuple[int, ...], n_in: int = 1
+    ):
+        # Keras's EinsumDense tells its initializer which kernel axes are inputs (the first
+        # n_in) and which are outputs, so fans are (prod(inputs), prod(outputs)), not a
+        # convolution's: drawing the (fan_in, fan_out) matrix and reshaping it gives that
+        fans = (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
         kernel = self.add_weight(
-            f"{name}_kernel", shape, self.kernel_initializer, self.kernel_regularizer,
-            self.kernel_constraint,
+            f"{name}_kernel", shape, _AsMatrix(self.kernel_initializer, fans),
+            self.kernel_regularizer, self.kernel_constraint,
         )  # fmt: skip
         bias = None
         if self.use_bias:
@@ -161,7 +178,9 @@ class MultiHeadAttention(Layer):
         self.query_kernel, self.query_bias = self._projection("query", (d_query, h, kd), (h, kd))
         self.key_kernel, self.key_bias = self._projection("key", (d_key, h, kd), (h, kd))
         self.value_kernel, self.value_bias = self._projection("value", (d_value, h, vd), (h, vd))
-        self.output_kernel, self.output_bias = self._projection("output", (h, vd, d_out), (d_out,))
+        self.output_kernel, self.output_bias = self._projection(
+            "output", (h, vd, d_out), (d_out,), n_in=2
+        )
         self._dims = (d_query, d_value, d_key)
         self._built_weights = True
 

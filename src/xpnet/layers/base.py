@@ -468,8 +468,47 @@ class Layer:
 
     @property
     def weights(self) -> list[Parameter]:
-        """Trainable weights first, then the others (as Keras orders them)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight in Keras 3's order: each layer's own weights together (those created
+        trainable first, then the others, e.g. BatchNormalization's gamma, beta,
+        moving_mean, moving_variance), then its sublayers' in turn, depth first.
+
+        So ``set_weights(keras_model.get_weights())`` copies a Keras 3 model's
+        weights into the same architecture.
+        """
+        out: list[Parameter] = []
+        seen: set[int] = set()
+
+        def visit(layer: Layer) -> None:
+            own: list[Parameter] = []
+            subs: list[Layer] = []
+
+            def collect(obj: Any) -> None:
+                if isinstance(obj, Parameter):
+                    own.append(obj)
+                elif isinstance(obj, Layer):
+                    subs.append(obj)
+                elif isinstance(obj, (list, tuple)):
+                    for v in obj:
+                        collect(v)
+                elif isinstance(obj, dict):
+                    for v in obj.values():
+                        collect(v)
+
+            for v in layer._children():
+                collect(v)
+            for group in ([p for p in own if p._trainable], [p for p in own if not p._trainable]):
+                for p in group:
+                    if id(p) not in seen:
+                        seen.add(id(p))
+                        out.append(p)
+            for sub in subs:
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    visit(sub)
+
+        seen.add(id(self))
+        visit(self)
+        return out
 
     @property
     def layers(self) -> list[Layer]:

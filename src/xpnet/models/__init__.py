@@ -5,6 +5,7 @@ Also ``load_model`` (the inverse of ``model.save``) and ``Input``.
 
 from xpnet.layers.serialization import register_builtin
 from xpnet.layers.symbolic import Input, InputLayer, SymbolicTensor
+from xpnet.models.cloning import clone_model
 from xpnet.models.functional import Functional
 from xpnet.models.model import Model
 from xpnet.models.sequential import Sequential
@@ -33,5 +34,6 @@ __all__ = [
     "Model",
     "Sequential",
     "SymbolicTensor",
+    "clone_model",
     "load_model",
 ]

@@ -43,15 +43,15 @@ def resolve_loss(identifier):
     """A callable ``loss(y_true, y_pred, sample_weight=None) -> scalar Tensor`` (or None)."""
     if identifier is None:
         return None
-    if isinstance(identifier, (str, Mapping)):
-        from xpnet import losses
+    from xpnet import losses
 
-        return losses.get(identifier)
+    if isinstance(identifier, (str, Mapping)):
+        return losses.get_object(identifier)  # "mse" -> MeanSquaredError(), as Keras wraps it
     if isinstance(identifier, type):
         return identifier()
     if _is_plain_function(identifier):  # fn(y_true, y_pred) -> per-sample losses
-        from xpnet import losses
-
+        if losses.functions.function_name(identifier) is not None:  # xpnet's own: its class
+            return losses.get_object(identifier)
         return losses.LossFunctionWrapper(identifier)
     if callable(identifier):
         return identifier

@@ -623,12 +623,13 @@ class Trainer:
     def train_on_batch(
         self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False
     ):
-        """One gradient step on one batch; returns the running loss and metrics.
+        """One gradient step on one batch; returns that batch's loss and metrics.
 
-        As in Keras 3 the metrics keep accumulating across calls until
-        ``model.reset_metrics()``.
+        As in Keras 3 the metrics are reset at the start of every call, so the
+        result describes this batch only.
         """
         c = self._compiled_or_raise("train_on_batch")
+        c.reset()
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, class_weight, None, False, whole=False)
             self._check_targets_at_first_step((feed, layout), whole=False)
@@ -640,8 +641,9 @@ class Trainer:
         return self._batch_result(c, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
-        """Loss and metrics of one batch in inference mode (accumulating, as Keras 3)."""
+        """Loss and metrics of one batch in inference mode (reset each call, as Keras 3)."""
         c = self._compiled_or_raise("test_on_batch")
+        c.reset()
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, None, False, whole=False)
             self._check_targets_at_first_step((feed, layout), whole=False)
