@@ -65,11 +65,18 @@ class Variable(Parameter):
         """The current value (a Tensor sharing this variable's array)."""
         return Tensor._make(self.data, None)
 
+    def _operand(self, value):
+        if isinstance(value, Tensor):
+            return value.data
+        if isinstance(value, (int, float)):
+            return float(value)
+        return B.asarray(value, self.data.dtype)  # user data moves to this variable's backend
+
     def assign_add(self, value) -> None:
-        self.assign(self.data + (value.data if isinstance(value, Tensor) else value))
+        self.assign(self.data + self._operand(value))
 
     def assign_sub(self, value) -> None:
-        self.assign(self.data - (value.data if isinstance(value, Tensor) else value))
+        self.assign(self.data - self._operand(value))
 
     def __repr__(self) -> str:
         return "Variable" + Tensor.__repr__(self)[len("Tensor") :]
