@@ -182,3 +182,54 @@ def test_masking_gradient_is_one_on_real_steps_and_zero_on_padding():
     layers.Masking()(t).sum().backward()
     keep = (np.abs(x).sum(-1) != 0)[..., None]
     np.testing.assert_array_equal(xn.to_numpy(t.grad), np.broadcast_to(keep, x.shape) * 1.0)
+
+
+def _seq_model():
+    inp = xn.Input(shape=(None,), dtype="int32")
+    h = layers.Embedding(10, 4, mask_zero=True)(inp)
+    out = layers.Dense(3)(h)
+    return xn.Model(inp, out)
+
+
+def _masked_ce(logits, labels, keep):
+    z = logits - logits.max(-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    per = -np.take_along_axis(logp, labels[..., None], -1)[..., 0]
+    return (per * keep).sum() / keep.sum()
+
+
+def test_evaluate_and_fit_losses_and_metrics_honour_the_mask(backend):
+    model = _seq_model()
+    model.compile(
+        optimizer="sgd",
+        loss=xn.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    labels = np.array([[0, 1, 2, 1, 0], [2, 2, 1, 0, 1], [1, 0, 2, 2, 1]])
+    logits = _np(model.predict(IDS, verbose=0))
+    loss, acc = model.evaluate(IDS, labels, batch_size=3, verbose=0)
+    # Keras 3: sum over the real steps / their number (padded steps weigh 0)
+    assert loss == pytest.approx(_masked_ce(logits, labels, KEEP), rel=1e-5)
+    assert acc == pytest.approx(((logits.argmax(-1) == labels) * KEEP).sum() / KEEP.sum())
+    # the unmasked mean differs: the test can tell
+    assert abs(loss - _masked_ce(logits, labels, np.ones_like(KEEP))) > 1e-4
+    # padded steps get no gradient: changing their labels changes nothing in training
+    w0 = model.get_weights()
+    model.train_on_batch(IDS, labels)
+    after_a = model.get_weights()
+    model.set_weights(w0)
+    other = np.where(KEEP, labels, (labels + 1) % 3)
+    model.train_on_batch(IDS, other)
+    for a, b in zip(after_a, model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_loss_with_an_explicit_mask_matches_keras_apply_mask():
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    p = xn.Tensor(np.array([[0.5, 0.2, 0.9], [0.1, 0.4, 0.3]]), dtype="float32")
+    keep = np.array([[True, True, False], [True, False, False]])
+    per = (y - xn.to_numpy(p)) ** 2
+    loss = xn.losses.MeanSquaredError()(y[..., None], p[..., None], mask=keep)
+    assert float(xn.to_numpy(loss)) == pytest.approx((per * keep).sum() / keep.sum(), rel=1e-5)
+    with pytest.raises(ValueError, match="does not fit"):
+        xn.losses.MeanSquaredError()(y, p, mask=np.ones((3, 2), bool))
