@@ -21,9 +21,9 @@ def test_to_categorical_matches_keras():
     np.testing.assert_array_equal(got, [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
     assert got.dtype == np.float32
     assert xn.utils.to_categorical(np.array([[1, 2], [0, 3]]), 4).shape == (2, 2, 4)
-    with pytest.raises(ValueError, match=r"class ids in \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"does not fit num_classes=3"):
         xn.utils.to_categorical([0, 3], num_classes=3)
-    with pytest.raises(ValueError, match="integer class ids"):
+    with pytest.raises(ValueError, match="integer class labels"):
         xn.utils.to_categorical([0.5, 1.0])
 
 

@@ -54,19 +54,41 @@ from xpnet.tensor import (
 )
 from xpnet.variables import Variable
 
+# Keras 3's top-level names for the base classes and the symbolic tensor
+Constraint = constraints.Constraint
+Initializer = initializers.Initializer
+KerasTensor = models.SymbolicTensor
+Loss = losses.Loss
+Metric = metrics.Metric
+Optimizer = optimizers.Optimizer
+Regularizer = regularizers.Regularizer
+
+
+def version() -> str:
+    """xpnet's version (``keras.version()`` gives Keras's)."""
+    return __version__
+
+
 __version__ = "0.1.0"
 
 __all__ = [
     "BackendError",
+    "Constraint",
     "Function",
     "GradcheckError",
     "GradcheckResult",
+    "Initializer",
     "Input",
     "InputSpec",
+    "KerasTensor",
     "Layer",
+    "Loss",
+    "Metric",
     "MixedBackendError",
     "Model",
+    "Optimizer",
     "Parameter",
+    "Regularizer",
     "Sequential",
     "Tensor",
     "Variable",
@@ -103,4 +125,5 @@ __all__ = [
     "to_numpy",
     "use_backend",
     "utils",
+    "version",
 ]

@@ -50,6 +50,7 @@ from typing import Any
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.layers.serialization import (  # keras.saving's registry names
+    custom_object_scope,
     get_registered_name,
     get_registered_object,
     register_keras_serializable,
@@ -58,6 +59,7 @@ from xpnet.layers.serialization import (  # keras.saving's registry names
 __all__ = [
     "LoadError",
     "atomic_write",
+    "custom_object_scope",
     "get_registered_name",
     "get_registered_object",
     "load_model",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from xpnet import backend as B
+from xpnet.data import to_categorical
 from xpnet.layers.serialization import custom_object_scope
 from xpnet.saving import get_registered_name, get_registered_object, register_keras_serializable
 
@@ -45,43 +46,6 @@ def set_random_seed(seed: int) -> None:
         raise ValueError(f"set_random_seed expected a non-negative int; received seed={seed!r}.")
     random.seed(int(seed))
     B.set_seed(int(seed))
-
-
-def to_categorical(x: Any, num_classes: int | None = None) -> Any:
-    """Class ids (ints ``0 .. num_classes - 1``) to one-hot rows, class axis last.
-
-    A trailing axis of size 1 is dropped first, as in Keras: labels of shape
-    ``(n, 1)`` give ``(n, num_classes)``. Returns a host NumPy array of floatx
-    (float32; Keras returns float64 for NumPy input, which xpnet keeps out of
-    its float32 arithmetic).
-
-    >>> import xpnet as xn
-    >>> xn.utils.to_categorical([0, 2, 1], num_classes=3).tolist()
-    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
-    """
-    ids = np.asarray(B.to_numpy(x) if B.is_array(x) else x)
-    if ids.size and not np.issubdtype(ids.dtype, np.integer):
-        if not np.issubdtype(ids.dtype, np.floating) or not np.all(ids == np.round(ids)):
-            raise ValueError(
-                f"to_categorical expected integer class ids; received values of dtype "
-                f"{ids.dtype} that are not whole numbers. Pass the class index of each sample."
-            )
-    ids = ids.astype(np.int64)
-    shape = ids.shape
-    if len(shape) > 1 and shape[-1] == 1:
-        shape = shape[:-1]
-    flat = ids.reshape(-1)
-    if num_classes is None:
-        num_classes = int(flat.max()) + 1 if flat.size else 0
-    num_classes = int(num_classes)
-    if flat.size and (flat.min() < 0 or flat.max() >= num_classes):
-        raise ValueError(
-            f"to_categorical expected class ids in [0, {num_classes - 1}] (num_classes="
-            f"{num_classes}); received ids from {int(flat.min())} to {int(flat.max())}."
-        )
-    out = np.zeros((flat.size, num_classes), dtype=B.floatx())
-    out[np.arange(flat.size), flat] = 1
-    return out.reshape((*shape, num_classes))
 
 
 def normalize(x: Any, axis: int = -1, order: int = 2) -> Any:

@@ -170,6 +170,15 @@ class Model(Trainer, Layer):
 
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON text (``xn.models.model_from_json`` rebuilds it);
+        ``kwargs`` go to ``json.dumps``."""
+        import json
+
+        from xpnet.layers.serialization import serialize_layer
+
+        return json.dumps(serialize_layer(self), **kwargs)
+
     def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
         """Save only the weights (a .npz file keyed by weight names), atomically."""
         from xpnet import saving
