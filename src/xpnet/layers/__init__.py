@@ -1,10 +1,11 @@
 """Layers, with Keras's names and arguments: ``xn.layers.Dense(64, activation="relu")``."""
 
 from xpnet.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
-from xpnet.layers.attention import MultiHeadAttention, TransformerEncoder
+from xpnet.layers.attention import Attention, MultiHeadAttention, TransformerEncoder
 from xpnet.layers.base import InputSpec, Layer, clear_session
 from xpnet.layers.conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from xpnet.layers.core import Dense, Identity
+from xpnet.layers.einsum_dense import EinsumDense
 from xpnet.layers.embedding import Embedding
 from xpnet.layers.lambdas import Lambda, Masking
 from xpnet.layers.merging import (
@@ -43,6 +44,7 @@ from xpnet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from xpnet.layers.preprocessing import CategoryEncoding, Rescaling
 from xpnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from xpnet.layers.regularization import (
     ActivityRegularization,
@@ -55,6 +57,7 @@ from xpnet.layers.regularization import (
     SpatialDropout3D,
 )
 from xpnet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from xpnet.layers.reshaping1d import Cropping1D, UpSampling1D, ZeroPadding1D
 from xpnet.layers.reshaping2d import Cropping2D, UpSampling2D, ZeroPadding2D
 from xpnet.layers.symbolic import Input, InputLayer
 from xpnet.layers.wrappers import Bidirectional, TimeDistributed
@@ -96,6 +99,7 @@ __all__ = [
     "ActivityRegularization",
     "Add",
     "AlphaDropout",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -103,6 +107,7 @@ __all__ = [
     "AvgPool2D",
     "BatchNormalization",
     "Bidirectional",
+    "CategoryEncoding",
     "Concatenate",
     "Conv1D",
     "Conv2D",
@@ -110,11 +115,13 @@ __all__ = [
     "Convolution1D",
     "Convolution2D",
     "Convolution2DTranspose",
+    "Cropping1D",
     "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Dot",
     "Dropout",
+    "EinsumDense",
     "Embedding",
     "Flatten",
     "GaussianDropout",
@@ -151,6 +158,7 @@ __all__ = [
     "RMSNormalization",
     "ReLU",
     "RepeatVector",
+    "Rescaling",
     "Reshape",
     "SeparableConv2D",
     "SeparableConvolution2D",
@@ -163,7 +171,9 @@ __all__ = [
     "TimeDistributed",
     "TransformerEncoder",
     "UnitNormalization",
+    "UpSampling1D",
     "UpSampling2D",
+    "ZeroPadding1D",
     "ZeroPadding2D",
     "add",
     "average",

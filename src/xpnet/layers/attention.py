@@ -24,11 +24,12 @@ from xpnet import backend as B
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer
 from xpnet.layers.core import Dense, positive_int
+from xpnet.layers.einsum_dense import AsMatrix
 from xpnet.layers.normalization import LayerNormalization
 from xpnet.layers.regularization import Dropout
 from xpnet.tensor import Tensor
 
-__all__ = ["MultiHeadAttention", "TransformerEncoder"]
+__all__ = ["Attention", "MultiHeadAttention", "TransformerEncoder"]
 
 # Keras's "large negative number" added to masked logits (float16 cannot hold -1e9)
 _MASK_FILL = {"float16": -3e4}
@@ -36,17 +37,6 @@ _MASK_FILL = {"float16": -3e4}
 
 def _mask_fill(dtype) -> float:
     return _MASK_FILL.get(str(dtype).rsplit(".", 1)[-1].strip("'>"), -1e9)
-
-
-class _AsMatrix:
-    """An initializer drawn as a (fan_in, fan_out) matrix, then reshaped to the kernel."""
-
-    def __init__(self, init, fans: tuple[int, int]) -> None:
-        self.init, self.fans = init, fans
-
-    def __call__(self, shape, dtype=None):
-        flat = self.init(self.fans, dtype)
-        return B.namespace(flat).reshape(flat, tuple(shape))
 
 
 class MultiHeadAttention(Layer):
@@ -154,7 +144,7 @@ class MultiHeadAttention(Layer):
         # convolution's: drawing the (fan_in, fan_out) matrix and reshaping it gives that
         fans = (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
         kernel = self.add_weight(
-            f"{name}_kernel", shape, _AsMatrix(self.kernel_initializer, fans),
+            f"{name}_kernel", shape, AsMatrix(self.kernel_initializer, fans),
             self.kernel_regularizer, self.kernel_constraint,
         )  # fmt: skip
         bias = None
@@ -439,4 +429,111 @@ class TransformerEncoder(Layer):
             bias_initializer=initializers.serialize(self.bias_initializer),
             normalize_first=self.normalize_first,
         )
+        return config
+
+
+class Attention(Layer):
+    """Dot-product (Luong-style) attention, as Keras's ``Attention``.
+
+    Called on ``[query, value]`` or ``[query, value, key]`` (``key`` defaults to
+    ``value``), each ``(batch, steps, dim)``: ``scores = query @ key^T`` (times a
+    learned scalar with ``use_scale``), or with ``score_mode="concat"``
+    ``sum(tanh(query_i + key_j))`` (times a learned scalar weight); padded value
+    steps (the value's mask) get no attention; the result ``softmax(scores) @ value``
+    is zeroed at padded query steps.
+
+    Args:
+        use_scale: learn a scalar that scales the scores (starts at 1).
+        score_mode: "dot" or "concat".
+        dropout: dropout rate on the attention weights (training only).
+        seed: the dropout's seed.
+    """
+
+    supports_masking = True
+
+    def __init__(
+        self,
+        use_scale: bool = False,
+        score_mode: str = "dot",
+        dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(
+                f"Attention: score_mode must be 'dot' or 'concat'; received {score_mode!r}."
+            )
+        self.use_scale = bool(use_scale)
+        self.score_mode = score_mode
+        self.dropout = float(dropout)
+        self.seed = seed
+        self.attention_dropout = Dropout(self.dropout, seed=seed, name=f"{self.name}_dropout")
+
+    def build(self, input_shape) -> None:
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) not in (2, 3):
+            raise ValueError(
+                f"Attention layer '{self.name}' expects a list [query, value] or "
+                f"[query, value, key]; received input shape {input_shape}."
+            )
+        self.scale = self.add_weight("scale", (), "ones") if self.use_scale else None
+        self.concat_score_weight = (
+            self.add_weight("concat_score_weight", (), "ones")
+            if self.score_mode == "concat"
+            else None
+        )
+
+    def _scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, ops.matrix_transpose(key))
+            return scores * self.scale if self.scale is not None else scores
+        q = ops.expand_dims(query, -2)  # (B, T, 1, d)
+        k = ops.expand_dims(key, -3)  # (B, 1, S, d)
+        summed = q + k if self.scale is None else (q + k) * self.scale
+        return ops.sum(ops.tanh(summed), axis=-1) * self.concat_score_weight
+
+    def call(
+        self,
+        inputs,
+        mask=None,
+        training=None,
+        return_attention_scores: bool = False,
+        use_causal_mask: bool = False,
+    ):
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) > 2 else value
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask, None]
+        q_mask = masks[0] if masks else None
+        v_mask = masks[1] if len(masks) > 1 else None
+        scores = self._scores(query, key)  # (B, T, S)
+        xp = scores.xp
+        hide = None
+        if v_mask is not None:
+            hide = ~_bool_data(v_mask, xp)[:, None, :]
+        if use_causal_mask:
+            t, s = scores.shape[-2], scores.shape[-1]
+            rows = xp.arange(t, device=B.device_of(scores.data))[:, None]
+            cols = xp.arange(s, device=B.device_of(scores.data))[None, :]
+            causal = (cols > rows)[None, :, :]
+            hide = causal if hide is None else (hide | causal)
+        if hide is not None:
+            scores = scores + xp.astype(hide, scores.dtype) * _mask_fill(scores.dtype)
+        weights = ops.softmax(scores, axis=-1)
+        dropped = self.attention_dropout(weights, training=training) if self.dropout else weights
+        out = ops.matmul(dropped, value)
+        if q_mask is not None:
+            out = out * xp.astype(_bool_data(q_mask, xp), out.dtype)[:, :, None]
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            return mask[0]
+        return mask
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            use_scale=self.use_scale, score_mode=self.score_mode, dropout=self.dropout,
+            seed=self.seed,
+        )  # fmt: skip
         return config
