@@ -259,6 +259,95 @@ CASES = [
         MULTI_P,
         (lambda tp, fp, fn: tp / (tp + fp))(*counts(MULTI_T > 0.5, MULTI_P > 0.5)),
     ),
+    # the loss-based metrics of Keras 3 (probabilistic and hinge families)
+    MetricCase(
+        "binary_crossentropy",
+        lambda: M.BinaryCrossentropy(),
+        BIN,
+        SCORES,
+        wmean(-(BIN * np.log(SCORES) + (1 - BIN) * np.log(1 - SCORES))[:, 0], W),
+        W,
+    ),
+    MetricCase(
+        "categorical_crossentropy",
+        lambda: M.CategoricalCrossentropy(),
+        ONEHOT,
+        PROBS,
+        wmean(-(ONEHOT * np.log(PROBS)).sum(1)),
+    ),
+    MetricCase(
+        "sparse_categorical_crossentropy from logits",
+        lambda: M.SparseCategoricalCrossentropy(from_logits=True),
+        LABELS,
+        np.log(PROBS) + 1.5,
+        wmean(-np.log(PROBS[np.arange(N), LABELS]), W),
+        W,
+    ),
+    MetricCase(
+        "kl_divergence",
+        lambda: M.KLDivergence(),
+        PROBS[::-1].copy(),
+        PROBS,
+        wmean((PROBS[::-1] * np.log(PROBS[::-1] / PROBS)).sum(1)),
+    ),
+    MetricCase(
+        "poisson",
+        lambda: M.Poisson(),
+        np.abs(REG_T),
+        np.abs(REG_P) + 0.1,
+        wmean((np.abs(REG_P) + 0.1 - np.abs(REG_T) * np.log(np.abs(REG_P) + 0.1 + 1e-7)).mean(1)),
+    ),
+    MetricCase(
+        "hinge",
+        lambda: M.Hinge(),
+        BIN,
+        SCORES * 2 - 1,
+        wmean(np.maximum(1 - (2 * BIN - 1) * (SCORES * 2 - 1), 0).mean(1)),
+    ),
+    MetricCase(
+        "squared_hinge",
+        lambda: M.SquaredHinge(),
+        BIN,
+        SCORES * 2 - 1,
+        wmean((np.maximum(1 - (2 * BIN - 1) * (SCORES * 2 - 1), 0) ** 2).mean(1)),
+    ),
+    MetricCase(
+        "categorical_hinge",
+        lambda: M.CategoricalHinge(),
+        ONEHOT,
+        PROBS,
+        wmean(np.maximum(((1 - ONEHOT) * PROBS).max(1) - (ONEHOT * PROBS).sum(1) + 1, 0)),
+    ),
+    MetricCase(
+        "logcosh",
+        lambda: M.LogCoshError(),
+        REG_T,
+        REG_P,
+        wmean(np.log(np.cosh(REG_P - REG_T)).mean(1)),
+    ),
+    MetricCase(
+        "cosine_similarity",
+        lambda: M.CosineSimilarity(),
+        REG_T,
+        REG_P,
+        wmean(
+            (REG_T * REG_P).sum(1) / (np.linalg.norm(REG_T, axis=1) * np.linalg.norm(REG_P, axis=1))
+        ),
+    ),
+    MetricCase(
+        "mean_absolute_percentage_error",
+        lambda: M.MeanAbsolutePercentageError(),
+        REG_T,
+        REG_P,
+        wmean(100 * np.abs((REG_T - REG_P) / np.abs(REG_T)).mean(1)),
+    ),
+    MetricCase(
+        "mean_squared_logarithmic_error",
+        lambda: M.MeanSquaredLogarithmicError(),
+        np.abs(REG_T),
+        np.abs(REG_P),
+        wmean(((np.log1p(np.abs(REG_P)) - np.log1p(np.abs(REG_T))) ** 2).mean(1)),
+    ),
 ]
 
 
