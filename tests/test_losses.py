@@ -167,6 +167,17 @@ def _case(name, ref, make, label="", **kwargs):
     return LossCase(name, ref, make, kwargs, label)
 
 
+def ref_dice(t, p, axis=None):
+    axis = tuple(axis) if axis is not None else None
+    return 1 - 2 * (t * p).sum(axis) / (t.sum(axis) + p.sum(axis) + 1e-7)
+
+
+def ref_tversky(t, p, alpha=0.5, beta=0.5, axis=None):
+    axis = tuple(axis) if axis is not None else None
+    tp = (t * p).sum(axis)
+    return 1 - tp / (tp + alpha * ((1 - p) * t).sum(axis) + beta * (p * (1 - t)).sum(axis) + 1e-7)
+
+
 LOSS_CASES = [
     _case("binary_crossentropy", ref_bce, lambda r: (bits(r), probs(r))),
     _case("binary_crossentropy", ref_bce, lambda r: (bits(r), logits(r)), "from_logits",
@@ -235,6 +246,9 @@ LOSS_CASES = [
           lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)))),
     _case("cosine_similarity", ref_cosine,
           lambda r: (r.normal(size=(2, 3, C)), r.normal(size=(2, 3, C))), "axis 1", axis=1),
+    _case("dice", ref_dice, lambda r: (bits(r), probs(r)), "per sample", axis=(1,)),
+    _case("tversky", ref_tversky, lambda r: (bits(r, (N, 2, C)), probs(r, (N, 2, C))),
+          "per sample, alpha 0.3", alpha=0.3, beta=0.7, axis=(1, 2)),
 ]  # fmt: skip
 
 

@@ -76,6 +76,7 @@ from xpnet.losses.functions import (
     squared_hinge,
 )
 from xpnet.losses.loss import REDUCTIONS, Loss, LossFunctionWrapper, _registry, reduce_weighted
+from xpnet.losses.overlap import Dice, Tversky, dice, tversky
 
 __all__ = [
     "REDUCTIONS",
@@ -85,6 +86,7 @@ __all__ = [
     "CategoricalFocalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -99,6 +101,7 @@ __all__ = [
     "Poisson",
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
+    "Tversky",
     "binary_crossentropy",
     "binary_focal_crossentropy",
     "categorical_crossentropy",
@@ -106,6 +109,7 @@ __all__ = [
     "categorical_hinge",
     "cosine_similarity",
     "deserialize",
+    "dice",
     "get",
     "get_object",
     "hinge",
@@ -123,6 +127,7 @@ __all__ = [
     "serialize",
     "sparse_categorical_crossentropy",
     "squared_hinge",
+    "tversky",
 ]
 
 
