@@ -39,6 +39,7 @@ from xpnet.metrics.accuracy import (
     top_k_categorical_accuracy,
 )
 from xpnet.metrics.confusion import AUC, F1Score, Precision, Recall
+from xpnet.metrics.counts import FalseNegatives, FalsePositives, TrueNegatives, TruePositives
 from xpnet.metrics.multilabel import MultiLabelAccuracy, MultiLabelPrecision, MultiLabelRecall
 from xpnet.metrics.probabilistic import (
     BinaryCrossentropy,
@@ -73,6 +74,8 @@ __all__ = [
     "CategoricalHinge",
     "CosineSimilarity",
     "F1Score",
+    "FalseNegatives",
+    "FalsePositives",
     "Hinge",
     "KLDivergence",
     "LogCoshError",
@@ -96,6 +99,8 @@ __all__ = [
     "SparseTopKCategoricalAccuracy",
     "SquaredHinge",
     "TopKCategoricalAccuracy",
+    "TrueNegatives",
+    "TruePositives",
     "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
