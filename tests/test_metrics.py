@@ -342,6 +342,18 @@ CASES = [
         wmean(100 * np.abs((REG_T - REG_P) / np.abs(REG_T)).mean(1)),
     ),
     MetricCase(
+        "fbeta_score beta 2 macro",
+        lambda: M.FBetaScore(average="macro", beta=2.0),
+        ONEHOT,
+        PROBS,
+        (lambda tp, fp, fn: np.mean(np.nan_to_num(5 * tp / (5 * tp + 4 * fn + fp))))(
+            *(
+                c.astype(float)
+                for c in counts(ONEHOT.astype(bool), PROBS >= PROBS.max(1, keepdims=True))
+            )
+        ),
+    ),
+    MetricCase(
         "true_positives",
         lambda: M.TruePositives(),
         BIN,
@@ -552,3 +564,21 @@ def test_direction_tells_callbacks_what_is_better():
     assert M.get("accuracy").direction == "up"
     assert M.get("mse").direction == "down"
     assert M.AUC().direction == "up"
+
+
+def test_fbeta_and_counts_match_keras():
+    # Keras 3.15 (JAX) on this data, 2026-12-04: FBetaScore(macro, beta=2) 0.2857142984867096;
+    # FBetaScore(beta=0.5, threshold=0.3) [0.46875, 0.6666666, 0, 0.2173913];
+    # FalseNegatives(thresholds=[0.3, 0.7]) [6, 12]
+    r = np.random.default_rng(0)
+    p = r.dirichlet(np.ones(4), size=12).astype("float32")
+    t = np.eye(4)[r.integers(0, 4, 12)].astype("float32")
+    m = M.FBetaScore(average="macro", beta=2.0)
+    m.update_state(_on_backend(t), _on_backend(p))
+    assert m.result() == pytest.approx(0.2857142984867096, rel=1e-5)
+    m = M.FBetaScore(beta=0.5, threshold=0.3)
+    m.update_state(_on_backend(t), _on_backend(p))
+    np.testing.assert_allclose(m.result(), [0.46875, 0.6666666, 0.0, 0.2173913], rtol=1e-5)
+    m = M.FalseNegatives(thresholds=[0.3, 0.7])
+    m.update_state(_on_backend(t), _on_backend(p))
+    np.testing.assert_allclose(m.result(), [6.0, 12.0])

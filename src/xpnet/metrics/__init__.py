@@ -39,7 +39,13 @@ from xpnet.metrics.accuracy import (
     top_k_categorical_accuracy,
 )
 from xpnet.metrics.confusion import AUC, F1Score, Precision, Recall
-from xpnet.metrics.counts import FalseNegatives, FalsePositives, TrueNegatives, TruePositives
+from xpnet.metrics.counts import (
+    FalseNegatives,
+    FalsePositives,
+    FBetaScore,
+    TrueNegatives,
+    TruePositives,
+)
 from xpnet.metrics.multilabel import MultiLabelAccuracy, MultiLabelPrecision, MultiLabelRecall
 from xpnet.metrics.probabilistic import (
     BinaryCrossentropy,
@@ -74,6 +80,7 @@ __all__ = [
     "CategoricalHinge",
     "CosineSimilarity",
     "F1Score",
+    "FBetaScore",
     "FalseNegatives",
     "FalsePositives",
     "Hinge",

@@ -184,7 +184,9 @@ class F1Score(Metric):
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
         p = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
         r = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
-        f1 = np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=(p + r) > 0)
+        b2 = getattr(self, "beta", 1.0) ** 2  # F-beta: (1 + b^2) P R / (b^2 P + R)
+        den = b2 * p + r
+        f1 = np.divide((1 + b2) * p * r, den, out=np.zeros_like(p), where=den > 0)
         if self.average is None:
             return f1
         if self.average == "micro":

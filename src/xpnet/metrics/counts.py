@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from xpnet.backend import host_numpy as np
 from xpnet.metrics._base import _host, _registry
-from xpnet.metrics.confusion import _Confusion
+from xpnet.metrics.confusion import F1Score, _Confusion
 
-__all__ = ["FalseNegatives", "FalsePositives", "TrueNegatives", "TruePositives"]
+__all__ = ["FBetaScore", "FalseNegatives", "FalsePositives", "TrueNegatives", "TruePositives"]
 
 
 class _Count(_Confusion):
@@ -57,3 +57,23 @@ class FalseNegatives(_Count):
     """How many (weighted) entries are positive but scored at or below the threshold."""
 
     _state, direction = "fn", "down"
+
+
+@_registry.register("fbeta_score", "FBetaScore")
+class FBetaScore(F1Score):
+    """F-beta per class: ``(1 + beta^2) P R / (beta^2 P + R)`` (``beta=1``: F1Score).
+
+    ``average`` and ``threshold`` as for :class:`F1Score`.
+    """
+
+    def __init__(self, average=None, beta: float = 1.0, threshold=None, name="fbeta_score",
+                 dtype=None):  # fmt: skip
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+            raise ValueError(f"FBetaScore: beta must be a positive number; got {beta!r}.")
+        self.beta = float(beta)
+        super().__init__(average=average, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config["beta"] = self.beta
+        return config
