@@ -72,6 +72,19 @@ LAYER_CASES = [
     LayerCase(lambda: layers.ZeroPadding1D((1, 2)), (2, 3, 2), (2, 6, 2), 0, train_step=False),
     LayerCase(lambda: layers.UpSampling1D(3), (2, 3, 2), (2, 9, 2), 0, train_step=False),
     LayerCase(lambda: layers.Cropping1D((1, 0)), (2, 4, 2), (2, 3, 2), 0, train_step=False),
+    LayerCase(
+        lambda: layers.Conv1DTranspose(4, 3, strides=2, padding="same"),
+        (2, 5, 3),
+        (2, 10, 4),
+        3 * 4 * 3 + 4,
+    ),
+    LayerCase(
+        lambda: layers.Conv1DTranspose(2, 3, strides=3, output_padding=1, activation="tanh"),
+        (2, 3, 2),
+        (2, 10, 2),
+        3 * 2 * 2 + 2,
+        label="output_padding",
+    ),
 ]
 
 
@@ -150,3 +163,28 @@ def test_rescaling_and_1d_layers_match_keras():
     assert up.tolist() == [[[0.0, 1.0], [0.0, 1.0], [2.0, 3.0], [2.0, 3.0], [4.0, 5.0], [4.0, 5.0]]]
     with pytest.raises(ValueError, match="leaves no steps"):
         layers.Cropping1D((2, 2))(np.ones((1, 4, 1), "float32"))
+
+
+_X1 = np.arange(1, 7, dtype="float32").reshape(1, 3, 2)
+_W1 = [np.linspace(-1, 1, 12).reshape(3, 2, 2).astype("float32"), np.array([0.5, -0.5], "float32")]
+# Keras 3.15 (JAX), 2026-12-04: Conv1DTranspose(2, 3, ...) with _W1 on _X1
+_KERAS_SAME = [[-2.136364, -2.045454], [0.045455, 0.136364], [-4.045454, -1.409091],
+               [-0.681818, 0.863636], [-5.5, 0.045455], [-1.409091, 1.590909]]  # fmt: skip
+_KERAS_PADDED = [[-2.136364, -2.045454], [0.045455, 0.136364], [2.227273, 2.318182],
+                 [-5.772727, -4.227273], [-0.681818, 0.863636], [4.409091, 5.954546],
+                 [-9.409091, -6.409091], [-1.409091, 1.590909], [6.590909, 9.590909],
+                 [0.5, -0.5]]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kwargs, want",
+    [
+        (dict(strides=2, padding="same"), _KERAS_SAME),
+        (dict(strides=3, padding="valid", output_padding=1), _KERAS_PADDED),
+    ],
+)
+def test_conv1d_transpose_matches_keras(kwargs, want):
+    layer = layers.Conv1DTranspose(2, 3, **kwargs)
+    layer(_X1)
+    layer.set_weights(_W1)  # Keras's kernel layout (k, filters, channels)
+    np.testing.assert_allclose(_np(layer(_X1))[0], want, rtol=1e-5, atol=1e-5)

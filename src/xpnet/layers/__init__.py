@@ -3,7 +3,14 @@
 from xpnet.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from xpnet.layers.attention import Attention, MultiHeadAttention, TransformerEncoder
 from xpnet.layers.base import InputSpec, Layer, clear_session
-from xpnet.layers.conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from xpnet.layers.conv import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
 from xpnet.layers.core import Dense, Identity
 from xpnet.layers.einsum_dense import EinsumDense
 from xpnet.layers.embedding import Embedding
@@ -67,6 +74,7 @@ AvgPool1D = AveragePooling1D
 AvgPool2D = AveragePooling2D
 Convolution1D = Conv1D
 Convolution2D = Conv2D
+Convolution1DTranspose = Conv1DTranspose
 Convolution2DTranspose = Conv2DTranspose
 GlobalAvgPool1D = GlobalAveragePooling1D
 GlobalAvgPool2D = GlobalAveragePooling2D
@@ -81,6 +89,7 @@ ALIASES = {
     "AvgPool2D": "AveragePooling2D",
     "Convolution1D": "Conv1D",
     "Convolution2D": "Conv2D",
+    "Convolution1DTranspose": "Conv1DTranspose",
     "Convolution2DTranspose": "Conv2DTranspose",
     "GlobalAvgPool1D": "GlobalAveragePooling1D",
     "GlobalAvgPool2D": "GlobalAveragePooling2D",
@@ -110,9 +119,11 @@ __all__ = [
     "CategoryEncoding",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
     "Convolution1D",
+    "Convolution1DTranspose",
     "Convolution2D",
     "Convolution2DTranspose",
     "Cropping1D",

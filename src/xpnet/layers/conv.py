@@ -23,7 +23,14 @@ from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.core import positive_int
 from xpnet.ops import nn as nn_ops
 
-__all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+__all__ = [
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+]
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -419,7 +426,7 @@ class Conv2DTranspose(_BaseConv):
         self.filters = positive_int(who, "filters", filters)
         self.output_padding = None
         if output_padding is not None:
-            op = normalize_tuple(who, "output_padding", output_padding, 2, minimum=0)
+            op = normalize_tuple(who, "output_padding", output_padding, self.rank, minimum=0)
             for o, s in zip(op, self.strides):
                 if o >= s:
                     raise ValueError(
@@ -444,14 +451,16 @@ class Conv2DTranspose(_BaseConv):
         self._set_input_spec(channels)
 
     def call(self, inputs):
+        kernel = self.kernel if self.rank == 2 else ops.expand_dims(self.kernel, 0)
+        op = self.output_padding
         y = nn_ops.conv2d_transpose(
             self._to_nhwc(inputs),
-            self.kernel,
+            kernel,
             self.bias,
-            strides=self.strides,
+            strides=self._as2d(self.strides),
             padding=self.padding,
-            output_padding=self.output_padding,
-            dilation_rate=self.dilation_rate,
+            output_padding=None if op is None else self._as2d(op, fill=0),
+            dilation_rate=self._as2d(self.dilation_rate),
         )
         return self._from_nhwc(self.activation(y))
 
@@ -478,6 +487,37 @@ class Conv2DTranspose(_BaseConv):
             kernel_constraint=constraints.serialize(self.kernel_constraint),
         )
         return config
+
+
+class Conv1DTranspose(Conv2DTranspose):
+    """Transposed 1-D convolution over (batch, steps, channels); kernel ``(k, filters, C)``.
+
+    Output length as Conv2DTranspose's per axis. Arguments as Conv2DTranspose, with
+    ints for ``kernel_size``, ``strides``, ``dilation_rate`` and ``output_padding``.
+
+    >>> import numpy as np, xpnet as xn
+    >>> up = xn.layers.Conv1DTranspose(3, 3, strides=2, padding="same")
+    >>> up(np.ones((1, 4, 2), "float32")).shape
+    (1, 8, 3)
+    """
+
+    rank = 1
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=1,
+        **kwargs,
+    ):
+        super().__init__(
+            filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
+            **kwargs,
+        )  # fmt: skip
 
 
 class _Depthwise(_BaseConv):
