@@ -127,3 +127,30 @@ def test_add_weight_defaults_follow_keras_3():
 def test_losses_get_gives_keras_3_functions():
     per = xn.losses.get("mse")(np.ones((2, 3), "float32"), xn.Tensor(np.zeros((2, 3))))
     np.testing.assert_allclose(xn.to_numpy(per), [1.0, 1.0])  # Keras 3.15: [1. 1.]
+
+
+def test_files_in_the_old_weight_order_still_load(tmp_path, monkeypatch):
+    # files written before Keras 3's order listed all trainable weights first: write one
+    # the way that code did, then load it with today's order
+    def build():
+        return xn.Sequential(
+            [xn.Input(shape=(4,)), layers.Dense(3), layers.BatchNormalization(), layers.Dense(2)]
+        )
+
+    model = build()
+    model.set_weights(_weights())
+    with monkeypatch.context() as m:
+        m.setattr(
+            xn.layers.Layer,
+            "weights",
+            property(lambda self: self.trainable_weights + self.non_trainable_weights),
+        )
+        model.save_weights(tmp_path / "old.weights.npz")
+        model.save(tmp_path / "old.xpnet")
+    for load in (
+        lambda: (lambda f: (f.load_weights(tmp_path / "old.weights.npz"), f)[1])(build()),
+        lambda: xn.models.load_model(tmp_path / "old.xpnet"),
+    ):
+        fresh = load()
+        for got, want in zip(fresh.get_weights(), _weights()):
+            np.testing.assert_array_equal(got, want)

@@ -303,6 +303,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     order = meta.get("weight_names") or list(weights)
     # Sequential and functional configs name every layer, so names must match exactly; a
     # subclassed model creates its layers in __init__ with fresh automatic names
+    order = _in_model_order(model, order)
     _check_names_and_shapes(model, order, weights, filepath, exact=_configured(model))
     _assign(model, [weights[n] for n in order])
     if compile and "compile" in config:
@@ -430,8 +431,28 @@ def load_weights(model, filepath) -> None:
             f"Model '{model.name}' is not built yet: build it (call it on data or "
             "model.build(input_shape)) before load_weights()."
         )
+    names = _in_model_order(model, names)
     _check_names_and_shapes(model, names, arrays, filepath, exact=False)
     _assign(model, [arrays[n] for n in names])
+
+
+def _in_model_order(model, names: list[str]) -> list[str]:
+    """The file's weight names in the model's order, for files written before weights took
+    Keras 3's order (each layer's together), which listed all trainable weights first.
+
+    Same names: the model's order. Otherwise (names that differ by automatic counters)
+    the names regrouped by layer, layers in order of first appearance, which is what the
+    older order becomes. The checks that follow still compare every name and shape.
+    """
+    own = [p.name or "" for p in model.weights]
+    if names == own or len(names) != len(own):
+        return names
+    if sorted(names) == sorted(own):
+        return own
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(n.rsplit("/", 1)[0], []).append(n)
+    return [n for group in groups.values() for n in group]
 
 
 def _check_names_and_shapes(model, names, arrays, path, exact: bool) -> None:
