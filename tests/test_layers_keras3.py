@@ -85,6 +85,12 @@ LAYER_CASES = [
         3 * 2 * 2 + 2,
         label="output_padding",
     ),
+    LayerCase(
+        lambda: layers.SeparableConv1D(4, 3, depth_multiplier=2, padding="same"),
+        (2, 5, 3),
+        (2, 5, 4),
+        3 * 3 * 2 + 6 * 4 + 4,
+    ),
 ]
 
 
@@ -188,3 +194,29 @@ def test_conv1d_transpose_matches_keras(kwargs, want):
     layer(_X1)
     layer.set_weights(_W1)  # Keras's kernel layout (k, filters, channels)
     np.testing.assert_allclose(_np(layer(_X1))[0], want, rtol=1e-5, atol=1e-5)
+
+
+_XS = np.arange(1, 13, dtype="float32").reshape(1, 4, 3) / 10
+# Keras 3.15 (JAX), 2026-12-04: SeparableConv1D(2, 3, **kwargs), every weight set to
+# linspace(-1, 1, size) in its Keras shape
+_KERAS_SEPARABLE = [
+    ({}, [[-0.7, 1.9], [-0.34, 2.26]]),
+    (
+        dict(strides=2, padding="same", depth_multiplier=2),
+        [[-0.13369, 2.379679], [0.508021, 1.926203]],
+    ),
+    (
+        dict(dilation_rate=2, padding="same"),
+        [[-0.86, 1.9], [-0.755, 2.275], [-0.65, 1.21], [-0.275, 1.315]],
+    ),
+]
+
+
+@pytest.mark.parametrize("kwargs, want", _KERAS_SEPARABLE)
+def test_separable_conv1d_matches_keras(kwargs, want):
+    layer = layers.SeparableConv1D(2, 3, **kwargs)
+    layer(_XS)
+    layer.set_weights(
+        [np.linspace(-1, 1, w.size).reshape(w.shape).astype("float32") for w in layer.get_weights()]
+    )
+    np.testing.assert_allclose(_np(layer(_XS))[0], want, rtol=1e-5, atol=1e-5)

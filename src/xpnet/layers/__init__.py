@@ -9,6 +9,7 @@ from xpnet.layers.conv import (
     Conv2D,
     Conv2DTranspose,
     DepthwiseConv2D,
+    SeparableConv1D,
     SeparableConv2D,
 )
 from xpnet.layers.core import Dense, Identity
@@ -82,6 +83,7 @@ GlobalMaxPool1D = GlobalMaxPooling1D
 GlobalMaxPool2D = GlobalMaxPooling2D
 MaxPool1D = MaxPooling1D
 MaxPool2D = MaxPooling2D
+SeparableConvolution1D = SeparableConv1D
 SeparableConvolution2D = SeparableConv2D
 
 ALIASES = {
@@ -97,6 +99,7 @@ ALIASES = {
     "GlobalMaxPool2D": "GlobalMaxPooling2D",
     "MaxPool1D": "MaxPooling1D",
     "MaxPool2D": "MaxPooling2D",
+    "SeparableConvolution1D": "SeparableConv1D",
     "SeparableConvolution2D": "SeparableConv2D",
 }
 
@@ -171,7 +174,9 @@ __all__ = [
     "RepeatVector",
     "Rescaling",
     "Reshape",
+    "SeparableConv1D",
     "SeparableConv2D",
+    "SeparableConvolution1D",
     "SeparableConvolution2D",
     "SimpleRNN",
     "Softmax",

@@ -29,6 +29,7 @@ __all__ = [
     "Conv2D",
     "Conv2DTranspose",
     "DepthwiseConv2D",
+    "SeparableConv1D",
     "SeparableConv2D",
 ]
 
@@ -692,7 +693,7 @@ class SeparableConv2D(_Depthwise):
         )
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel",
-            (1, 1, channels * self.depth_multiplier, self.filters),
+            (*(1,) * self.rank, channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer,
             self.pointwise_regularizer,
             self.pointwise_constraint,
@@ -702,15 +703,18 @@ class SeparableConv2D(_Depthwise):
 
     def call(self, inputs):
         x = self._to_nhwc(inputs)
-        kh, kw, c, m = self.depthwise_kernel.shape
-        grouped = ops.reshape(self.depthwise_kernel, (kh, kw, 1, c * m))
+        kernel = self.depthwise_kernel
+        if self.rank == 1:
+            kernel = ops.expand_dims(kernel, 0)
+        kh, kw, c, m = kernel.shape
+        grouped = ops.reshape(kernel, (kh, kw, 1, c * m))
         depth = nn_ops.conv2d(
             x,
             grouped,
             None,
-            strides=self.strides,
-            padding=self._pads(x.shape[1:-1]),
-            dilation_rate=self.dilation_rate,
+            strides=self._as2d(self.strides),
+            padding=self._pads(x.shape[1:-1][-self.rank :]),
+            dilation_rate=self._as2d(self.dilation_rate),
             groups=c,
         )
         pointwise = ops.reshape(self.pointwise_kernel, (c * m, self.filters))
@@ -733,3 +737,21 @@ class SeparableConv2D(_Depthwise):
             pointwise_constraint=constraints.serialize(self.pointwise_constraint),
         )
         return config
+
+
+class SeparableConv1D(SeparableConv2D):
+    """Depthwise separable 1-D convolution over (batch, steps, channels): kernels
+    ``depthwise_kernel`` (k, C, depth_multiplier) and ``pointwise_kernel``
+    (1, C * depth_multiplier, filters), as Keras's. Arguments as SeparableConv2D, with ints.
+
+    >>> import numpy as np, xpnet as xn
+    >>> xn.layers.SeparableConv1D(4, 3)(np.ones((1, 6, 2), dtype="float32")).shape
+    (1, 4, 4)
+    """
+
+    rank = 1
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, **kwargs):  # fmt: skip
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         **kwargs)  # fmt: skip
