@@ -31,6 +31,7 @@ nox.options.sessions = [
     "tests-jax",
     "tests-cupy",
     "tests-torch_cuda",
+    "tests-mpi",
     "reference",
 ]
 CPU_BACKENDS = ("numpy", "array_api_strict", "torch", "jax")
@@ -113,6 +114,18 @@ def _make_tests(backend: str):
 
 for _backend in EXTRAS:
     nox.session(name=f"tests-{_backend}")(_make_tests(_backend))
+
+
+@nox.session(name="tests-mpi")
+def tests_mpi(session: nox.Session) -> None:
+    """Data-parallel training under ``mpiexec -n 2`` and ``-n 3`` (MPICH from PyPI), on NumPy.
+
+    The other sessions run tests/test_distribution.py too, where its MPI tests skip
+    unless mpi4py and mpiexec are installed; this one installs the ``mpi`` extra.
+    """
+    env = _install(session, "test,mpi")
+    args = session.posargs or ["tests/test_distribution.py"]
+    session.run("python", "-m", "pytest", *args, env={**env, "XPNET_BACKEND": "numpy"})
 
 
 @nox.session

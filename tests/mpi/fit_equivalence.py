@@ -51,6 +51,7 @@ def make(seed: int, opt: str, bn: bool = False):
         optimizer=OPTIMIZERS[opt](),
         loss=xn.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        jit_compile=False,  # data-parallel fit runs eager steps (JAX refuses jit)
     )
     return model
 
@@ -129,7 +130,7 @@ with D.set_distribution(dp):
     loaded = xn.models.load_model(path)
     if rank != 0:  # disturb the copies: the broadcast at fit must repair them
         for w in loaded.weights:
-            w.data = w.data + np.float32(rank)
+            w.data = w.data + float(rank)
     loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
     result["resume/w"] = np.concatenate([w.ravel() for w in weights(loaded)])
     result["resume/iterations"] = np.asarray(loaded.optimizer.iterations)

@@ -119,8 +119,12 @@ def _install_abort_hook(comm: Communicator) -> None:
 
     def hook(kind, value, tb):
         try:
-            sys.stderr.write(f"[xpnet rank {comm.rank}/{comm.size}] uncaught exception:\n")
-            traceback.print_exception(kind, value, tb)
+            text = "".join(traceback.format_exception(kind, value, tb))
+            sys.stderr.write(
+                f"[xpnet rank {comm.rank}/{comm.size}] uncaught exception; "
+                f"aborting the job:\n{text}"
+            )
+            sys.stderr.flush()
         finally:
             try:
                 comm.abort(1)

@@ -50,13 +50,17 @@ class guard:
     def __exit__(self, kind, value, tb):
         if kind is None or kind is SystemExit:
             return False
-        sys.stderr.write(
-            f"[xpnet rank {self.comm.rank}/{self.comm.size}] error in data-parallel training; "
-            "aborting the job:\n"
-        )
-        traceback.print_exception(kind, value, tb)
+        report(self.comm, "error in data-parallel training", kind, value, tb)
         self.comm.abort(1)
         return False
+
+
+def report(comm, what: str, kind, value, tb) -> None:
+    """The traceback, with the rank, in ONE write (the launcher may drop output cut
+    short by the abort that follows), flushed."""
+    text = "".join(traceback.format_exception(kind, value, tb))
+    sys.stderr.write(f"[xpnet rank {comm.rank}/{comm.size}] {what}; aborting the job:\n{text}")
+    sys.stderr.flush()
 
 
 def _inner(optimizer):
@@ -64,8 +68,9 @@ def _inner(optimizer):
     return optimizer.optimizer if isinstance(optimizer, D.DistributedOptimizer) else optimizer
 
 
-def prepare(model, comm, c, feed, layout) -> None:
-    """Refuse what cannot run data-parallel, build the model, broadcast from rank 0."""
+def check(model, comm, feed) -> None:
+    """Refuse what cannot run data-parallel (the same answer on every process, so it
+    raises without ending the job)."""
     if model._compiled_steps() is not None:
         raise ValueError(
             "Data-parallel fit runs the eager training step; this model compiles its steps "
@@ -77,6 +82,10 @@ def prepare(model, comm, c, feed, layout) -> None:
             f"Data-parallel fit: batch_size={feed.batch_size} is the GLOBAL batch and must be "
             f"at least the number of processes ({comm.size})."
         )
+
+
+def prepare(model, comm, c, feed, layout) -> None:
+    """Build the model, check the losses, broadcast from rank 0, seed the order."""
     st = model._state
     if st.params is None:  # build every layer with one row, in inference (no state change)
         first = [None if a is None else B.asarray(a[0:1, ...]) for a in feed.arrays]
@@ -154,6 +163,7 @@ def fit_loop(
 ):
     from xpnet.models.training import _LazyLogs, _validate_now, _verbose
 
+    check(model, comm, feed)
     with guard(comm):
         prepare(model, comm, c, feed, layout)
         rank0 = comm.rank == 0
