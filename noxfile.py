@@ -159,6 +159,7 @@ EXAMPLES = {  # script: arguments for a quick run
     "logistic_regression.py": ["--epochs", "20"],
     "xor.py": ["--epochs", "20"],
     "digits_mlp.py": ["--epochs", "2", "--verbose", "0"],
+    "digits_data_parallel.py": ["--epochs", "2", "--verbose", "0"],
     "multilabel.py": ["--epochs", "2"],
     "custom_training_loop.py": ["--epochs", "2"],
     "gradcheck_model.py": ["--epochs", "1"],

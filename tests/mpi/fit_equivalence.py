@@ -128,6 +128,7 @@ with D.set_distribution(dp):
         m.save(path)
     comm.barrier()
     loaded = xn.models.load_model(path)
+    loaded.jit_compile = False  # (compiled again from the file: "auto", jit on JAX)
     if rank != 0:  # disturb the copies: the broadcast at fit must repair them
         for w in loaded.weights:
             w.data = w.data + float(rank)

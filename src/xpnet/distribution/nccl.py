@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xpnet import backend as B
 from xpnet.backend import collective as C
 from xpnet.distribution.comm import Communicator, MPICommunicator, _check_op
 
@@ -26,7 +27,8 @@ class NCCLCommunicator(Communicator):
 
     Args:
         mpi: the MPI communicator that carries the unique id and host data.
-        device: the GPU of this process (default: local rank modulo the GPUs seen).
+        device: the GPU of this process (default: local rank modulo the GPUs seen);
+            where the active backend is CuPy on another GPU, it is moved to this one.
     """
 
     name = "nccl"
@@ -43,6 +45,9 @@ class NCCLCommunicator(Communicator):
             device = self.local_rank % count
         self.device = int(device)
         cupy.cuda.Device(self.device).use()
+        active = B.get_backend()
+        if active.name == "cupy" and getattr(active.device, "id", self.device) != self.device:
+            B.set_backend("cupy", self.device)  # one process per GPU: this one's
         uid = bootstrap_unique_id(mpi, nccl)
         self.comm = nccl.NcclCommunicator(self.size, uid, self.rank)
         self._ops = {
