@@ -121,9 +121,10 @@ def tests_mpi(session: nox.Session) -> None:
     """Data-parallel training under ``mpiexec -n 2`` and ``-n 3`` (MPICH from PyPI), on NumPy.
 
     The other sessions run tests/test_distribution.py too, where its MPI tests skip
-    unless mpi4py and mpiexec are installed; this one installs the ``mpi`` extra.
+    unless mpi4py and mpiexec are installed; this one installs the ``mpi`` extra, and
+    CuPy with NCCL (no GPU needed) for the NCCL unique-id bootstrap over MPI.
     """
-    env = _install(session, "test,mpi")
+    env = _install(session, "test,mpi,nccl12")
     args = session.posargs or ["tests/test_distribution.py"]
     session.run("python", "-m", "pytest", *args, env={**env, "XPNET_BACKEND": "numpy"})
 

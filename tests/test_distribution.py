@@ -247,14 +247,32 @@ def test_nccl_unique_id_bootstrap_logic():
     assert comm.calls == ["broadcast_object"] and FakeNccl.made == 1
 
 
-def test_nccl_communicator_needs_cupy_with_nccl():
+def _cupy_nccl() -> bool:
     try:
-        from cupy.cuda import nccl  # noqa: F401
-    except ImportError:
+        from cupy.cuda import nccl
+    except Exception:  # CuPy missing, or its NCCL binding
+        return False
+    return bool(getattr(nccl, "available", True))
+
+
+def _gpu_count() -> int:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # no driver
+        return 0
+
+
+def test_nccl_communicator_says_what_is_missing():
+    if not _cupy_nccl():
         with pytest.raises(ImportError, match="NCCL"):
             D.NCCLCommunicator(Mirror(1))
+    elif _gpu_count() == 0:
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            D.NCCLCommunicator(Mirror(1))
     else:
-        pytest.skip("CuPy with NCCL is installed: the GPU check runs NCCLCommunicator itself")
+        pytest.skip("a CUDA device is here: the GPU check runs NCCLCommunicator itself")
 
 
 # --------------------------------------------------------------------------- under mpiexec
@@ -349,6 +367,16 @@ def test_custom_loop_with_distributed_optimizer(job):
     np.testing.assert_allclose(
         ranks[0]["custom/w"], ranks[0]["custom/ref_w"], rtol=RTOL, atol=RTOL * 1e-1
     )
+
+
+def test_nccl_unique_id_bootstrap_over_mpi():
+    if not _cupy_nccl():
+        pytest.skip("CuPy with NCCL is not installed (pip install 'xpnet[mpi,nccl12]')")
+    run = _launch(2, [str(MPI_DIR / "nccl_bootstrap.py")], timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = sorted(line for line in run.stdout.splitlines() if line.startswith("rank "))
+    assert len(lines) == 2, run.stdout
+    assert lines[0].split(": ")[1] == lines[1].split(": ")[1]  # the same id on both ranks
 
 
 @pytest.mark.parametrize("mode", ["fit", "script"])

@@ -39,7 +39,10 @@ class NCCLCommunicator(Communicator):
         self.cupy, self.nccl = cupy, nccl
         self.rank, self.size, self.local_rank = mpi.rank, mpi.size, mpi.local_rank
         if device is None:
-            count = cupy.cuda.runtime.getDeviceCount()
+            try:
+                count = cupy.cuda.runtime.getDeviceCount()
+            except cupy.cuda.runtime.CUDARuntimeError:  # no driver: no device
+                count = 0
             if count < 1:
                 raise RuntimeError("NCCLCommunicator: CuPy sees no CUDA device on this machine.")
             device = self.local_rank % count
@@ -104,6 +107,6 @@ class NCCLCommunicator(Communicator):
 
 def bootstrap_unique_id(mpi: Communicator, nccl) -> Any:
     """NCCL's unique id made on rank 0 and broadcast to every process over ``mpi``
-    (a tuple of ints in CuPy's binding, so it crosses as a small Python value)."""
+    (128 bytes in CuPy's binding: it crosses as a small Python value)."""
     uid = nccl.get_unique_id() if mpi.rank == 0 else None
     return mpi.broadcast_object(uid, 0)
