@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -300,11 +301,28 @@ def _launch(n: int, args: list[str], timeout: float, use_mpi4py: bool = True):
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-@pytest.fixture(scope="module", params=[2, 3], ids=["2-ranks", "3-ranks"])
+def _torchrun(n: int, args: list[str], timeout: float):
+    pytest.importorskip("torch", reason="torch is not installed: no torchrun transport to test")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    for var in [k for k in env if k.startswith(("PMI", "OMPI", "PMIX", "SLURM"))]:
+        del env[var]  # (torchrun's variables decide)
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={n}"]
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd += ["--master_addr=127.0.0.1", f"--master_port={port}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(
+    scope="module", params=[("mpi", 2), ("mpi", 3), ("torchrun", 2)], ids=lambda p: f"{p[0]}-{p[1]}"
+)
 def job(request, tmp_path_factory):
-    n = request.param
-    out = tmp_path_factory.mktemp(f"mpi{n}")
-    run = _launch(n, [str(MPI_DIR / "fit_equivalence.py"), str(out)], timeout=600)
+    kind, n = request.param
+    out = tmp_path_factory.mktemp(f"{kind}{n}")
+    args = [str(MPI_DIR / "fit_equivalence.py"), str(out)]
+    run = _launch(n, args, timeout=300) if kind == "mpi" else _torchrun(n, args, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     ranks = [dict(np.load(out / f"rank{r}.npz")) for r in range(n)]
     logs = [json.loads((out / f"rank{r}.json").read_text()) for r in range(n)]
