@@ -89,16 +89,17 @@ def _model(seed=1, opt="sgd"):
         ({"OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_RANK": "1"}, ("mpi", 4)),
         ({"PMI_SIZE": "2", "PMI_RANK": "0"}, ("mpi", 2)),
         ({"PMIX_RANK": "3"}, ("mpi", 0)),
-        ({"SLURM_NTASKS": "8", "SLURM_PROCID": "5"}, ("mpi", 8)),
-        ({"SLURM_NTASKS": "1", "SLURM_PROCID": "0"}, ("mpi", 1)),
+        ({"SLURM_STEP_NUM_TASKS": "8", "SLURM_PROCID": "5"}, ("mpi", 8)),
+        ({"SLURM_STEP_NUM_TASKS": "1", "SLURM_PROCID": "0"}, ("mpi", 1)),
+        ({"SLURM_NTASKS": "8", "SLURM_PROCID": "0"}, None),  # sbatch's shell, no srun
         ({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}, ("torchrun", 2)),
     ],
 )
 def test_launcher_detection(monkeypatch, env, expected):
     for var in [
         "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK", "PMIX_SIZE",
-        "PMIX_RANK", "SLURM_NTASKS", "SLURM_PROCID", "RANK", "WORLD_SIZE", "LOCAL_RANK",
-        "MASTER_ADDR",
+        "PMIX_RANK", "SLURM_NTASKS", "SLURM_STEP_NUM_TASKS", "SLURM_PROCID", "RANK",
+        "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
     ]:  # fmt: skip
         monkeypatch.delenv(var, raising=False)
     for k, v in env.items():
@@ -120,6 +121,12 @@ def test_plain_process_is_a_single_process_job():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["SingleProcess", "0", "1", "0", "False"]
+
+
+def test_without_mpi4py_the_mpi_communicator_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py fails
+    with pytest.raises(ImportError, match=r"xpnet\[mpi\]"):
+        D.MPICommunicator()
 
 
 def test_set_distribution_is_a_context_and_checks_its_argument():
@@ -193,6 +200,40 @@ def test_refusals_name_the_fix():
         with D.set_distribution(D.DataParallel(Mirror(2))):
             with pytest.raises(ValueError, match="jit_compile=False"):
                 m.fit(x, y.astype(np.float32), batch_size=8, verbose=0)
+
+
+class Others(Mirror):
+    """A stand-in job whose other process holds the given metric states."""
+
+    def __init__(self, other: list) -> None:
+        super().__init__(2)
+        self.other = other
+
+    def allgather_object(self, obj):
+        return [obj, self.other]
+
+
+def test_metric_states_are_summed_across_processes():
+    acc = xn.metrics.SparseCategoricalAccuracy()
+    acc.update_state(np.array([0, 1]), np.array([[0.9, 0.1], [0.8, 0.2]], dtype=np.float32))
+    # the other process: 3 of 4 right; this one: 1 of 2
+    D.reduce_metric_states([acc], Others([np.float32(3.0), 4]))
+    assert acc.result() == pytest.approx(4 / 6)
+    assert type(acc.count) is int  # Python counts stay Python numbers
+    # weighted: counts on the device; and a process that saw nothing (None) contributes nothing
+    mean = xn.metrics.Mean()
+    mean.update_state(np.array([1.0, 3.0], dtype=np.float32), sample_weight=[1.0, 1.0])
+    D.reduce_metric_states([mean], Others([None, None]))
+    assert mean.result() == pytest.approx(2.0)
+    empty = xn.metrics.Mean()
+    D.reduce_metric_states([empty], Others([np.float32(6.0), np.float32(2.0)]))
+    assert empty.result() == pytest.approx(3.0)
+    assert str(empty.total.dtype) == "float32"
+    counts = xn.metrics.Precision()
+    counts.update_state(np.array([1, 0]), np.array([0.9, 0.8], dtype=np.float32))
+    other = [xn.to_numpy(getattr(o, a)) for o, a in counts.state_holders()]
+    D.reduce_metric_states([counts], Others(other))  # twice the same counts: same precision
+    assert counts.result() == pytest.approx(0.5)
 
 
 def test_shard_blocks():

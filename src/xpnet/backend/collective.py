@@ -22,6 +22,7 @@ __all__ = [
     "from_host",
     "host_buffer",
     "host_buffer_like",
+    "host_sum",
     "is_cupy",
     "nccl_api",
     "torch_distributed",
@@ -40,6 +41,15 @@ def host_buffer(a) -> tuple[np.ndarray, bool]:
         return np.asarray([a], dtype=np.float64), False
     # a copy, never a view of the array's memory (torch CPU tensors share it)
     return np.array(to_numpy(a), copy=True, order="C"), False
+
+
+def host_sum(values: list) -> np.ndarray:
+    """The sum of host arrays or numbers, in list order, as a NumPy array (0-d for
+    scalars) of their own dtype."""
+    total = np.array(values[0], copy=True)
+    for v in values[1:]:
+        total = np.asarray(total + np.asarray(v))
+    return np.asarray(total)
 
 
 def from_host(host: np.ndarray, like):

@@ -34,7 +34,7 @@ _MPI_ENV = (
     ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"),  # Open MPI's mpiexec
     ("PMI_SIZE", "PMI_RANK"),  # MPICH / Intel MPI (Hydra), srun --mpi=pmi2
     ("PMIX_SIZE", "PMIX_RANK"),  # PMIx (Open MPI 5, srun --mpi=pmix)
-    ("SLURM_NTASKS", "SLURM_PROCID"),  # srun
+    ("SLURM_STEP_NUM_TASKS", "SLURM_PROCID"),  # srun (a batch script's shell has no step)
 )
 
 

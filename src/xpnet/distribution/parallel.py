@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from xpnet import backend as B
+from xpnet.backend import collective
 from xpnet.distribution.comm import Communicator
 from xpnet.distribution.core import communicator as _current
 
@@ -162,9 +163,13 @@ def broadcast_optimizer_state(
 
 
 def _host_state(value):
-    if value is None or isinstance(value, (int, float)):
+    if value is None or _is_number(value):
         return value
     return B.to_numpy(value)
+
+
+def _is_number(value) -> bool:
+    return type(value) in (int, float)
 
 
 def reduce_metric_states(metrics: list, communicator: Communicator | None = None) -> None:
@@ -181,22 +186,15 @@ def reduce_metric_states(metrics: list, communicator: Communicator | None = None
         values = [r[i] for r in everyone if r[i] is not None]
         if not values:
             continue
-        total = values[0]
-        for v in values[1:]:
-            total = total + v
+        if all(_is_number(v) for v in values):  # Python counts stay Python numbers
+            setattr(obj, attr, sum(values[1:], values[0]))
+            continue
+        total = collective.host_sum(values)
         mine = getattr(obj, attr)
-        if isinstance(total, (int, float)):
-            setattr(obj, attr, total)
-        elif mine is not None and not isinstance(mine, (int, float)):
-            setattr(obj, attr, _like(total, mine))
-        else:
+        if mine is not None and not _is_number(mine):
+            setattr(obj, attr, collective.from_host(total, mine))
+        else:  # nothing here yet (or a number): an array of the active backend
             setattr(obj, attr, B.asarray(total, dtype=str(total.dtype)))
-
-
-def _like(host, like):
-    from xpnet.backend import collective
-
-    return collective.from_host(host, like)
 
 
 def average_moving_statistics(model, communicator: Communicator | None = None) -> None:
@@ -286,6 +284,8 @@ class DistributedOptimizer:
         object.__setattr__(self, "_comm", communicator)
 
     def __getattr__(self, name):
+        if name in DistributedOptimizer._own:  # not set yet (a copy being made)
+            raise AttributeError(name)
         return getattr(self.optimizer, name)
 
     def __setattr__(self, name, value) -> None:
