@@ -428,6 +428,38 @@ def test_custom_loop_with_distributed_optimizer(job):
     )
 
 
+def test_nccl_one_rank_on_a_gpu():
+    # the CuPy/NCCL path on one GPU (a group of one, bootstrapped without MPI): the
+    # collectives on device pointers, and fit's in-place reduce of the fused flat buffer
+    if not _cupy_nccl() or _gpu_count() == 0:
+        pytest.skip("needs CuPy with NCCL and a CUDA device")
+    import cupy
+
+    comm = D.NCCLCommunicator(SingleProcess())
+    a = cupy.arange(10, dtype=cupy.float32)
+    assert comm.allreduce(a) is a and comm.allreduce(a, "mean") is a
+    np.testing.assert_array_equal(cupy.asnumpy(a), np.arange(10, dtype=np.float32))
+    assert comm.broadcast(a) is a
+    assert comm.allgather(a).shape == (1, 10)
+    with xn.use_backend("cupy", comm.device):
+        m = _model(opt="adam")
+        x, y = _data()
+        m(x[:1])
+        opt = m.optimizer
+        params = m.trainable_weights
+        loss_fn = xn.losses.SparseCategoricalCrossentropy(from_logits=True)
+        loss = loss_fn(cupy.asarray(y), m(cupy.asarray(x), training=True))
+        loss.backward(sinks=opt.gradient_sinks(params))
+        grads = [p.grad for p in params]
+        buf = opt.gradient_buffer(grads)
+        assert buf is not None  # the fused step's flat gradient, written by the backward
+        before = cupy.asnumpy(buf).copy()
+        D.allreduce_gradients(params, opt, "sum", comm)
+        assert all(p.grad is g for p, g in zip(params, grads))  # reduced in place
+        np.testing.assert_array_equal(cupy.asnumpy(buf), before)  # one rank: the sum is itself
+        opt.step(params)
+
+
 def test_nccl_unique_id_bootstrap_over_mpi():
     if not _cupy_nccl():
         pytest.skip("CuPy with NCCL is not installed (pip install 'xpnet[mpi,nccl12]')")

@@ -26,14 +26,15 @@ class NCCLCommunicator(Communicator):
     (an :class:`~xpnet.distribution.comm.MPICommunicator`, made when not given).
 
     Args:
-        mpi: the MPI communicator that carries the unique id and host data.
+        mpi: the MPI communicator that carries the unique id and host data (a
+            :class:`~xpnet.distribution.comm.SingleProcess` for a one-GPU group).
         device: the GPU of this process (default: local rank modulo the GPUs seen);
             where the active backend is CuPy on another GPU, it is moved to this one.
     """
 
     name = "nccl"
 
-    def __init__(self, mpi: MPICommunicator | None = None, device: int | None = None) -> None:
+    def __init__(self, mpi: Communicator | None = None, device: int | None = None) -> None:
         self.mpi = mpi = MPICommunicator() if mpi is None else mpi
         cupy, nccl = C.nccl_api()
         self.cupy, self.nccl = cupy, nccl
