@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from xpnet import backend as B
 from xpnet import ops
-from xpnet.layers.base import Layer, dry_run
+from xpnet.layers.base import Layer, check_placeholder, dry_run
 from xpnet.layers.serialization import register_builtin
 from xpnet.tensor import Tensor, no_grad
 
@@ -243,6 +243,7 @@ _PROBE_SIZE = 16  # stands in for unknown non-batch dimensions during the dry ru
 
 def _placeholder(t: SymbolicTensor, fill: int) -> Tensor:
     shape = tuple((1 if i == 0 else fill) if d is None else d for i, d in enumerate(t.shape))
+    check_placeholder(shape)
     xp = B.xp()
     return Tensor._make(xp.zeros(shape, dtype=B.dtype(t.dtype, xp), device=B.device()), None)
 
