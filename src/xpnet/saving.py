@@ -433,11 +433,56 @@ def _read_model_file(path) -> _ModelFile:
         try:
             names = _weight_order(meta, weights, path)
             opt = _read_optimizer(ar, meta, path)
-            rng = ar.json("random.json") if "random.json" in ar else None
+            rng = _check_random(ar.json("random.json"), path) if "random.json" in ar else None
         except BaseException:
             weights.close()
             raise
     return _ModelFile(meta, config, weights, names, opt, rng)
+
+
+def _is_uint(v, bits: int) -> bool:
+    return type(v) is int and 0 <= v < (1 << bits)
+
+
+def _check_stream(state, where: str) -> None:
+    host = state.get("host") if isinstance(state, dict) else None
+    inner = host.get("state") if isinstance(host, dict) else None
+    ok = (
+        isinstance(inner, dict)
+        and host.get("bit_generator") == "PCG64"
+        and _is_uint(inner.get("state"), 128)
+        and _is_uint(inner.get("inc"), 128)
+        and host.get("has_uint32") in (0, 1)
+        and _is_uint(host.get("uinteger"), 32)
+        and (state.get("seed") is None or _is_uint(state.get("seed"), 63))
+    )
+    key = state.get("key") if ok else None
+    ok = ok and (key is None or (isinstance(key, list) and all(_is_uint(k, 32) for k in key)))
+    torch_states = state.get("torch") if ok else None
+    ok = ok and (
+        torch_states is None
+        or (
+            isinstance(torch_states, dict)
+            and all(
+                isinstance(v, str) and re.fullmatch("[0-9a-f]*", v) for v in torch_states.values()
+            )
+        )
+    )
+    if not ok:
+        raise ValueError(f"{where} is not a PCG64 stream state with a seed")
+
+
+def _check_random(rng, path):
+    """random.json: the global stream and the layers' generators, every field checked."""
+    try:
+        if not isinstance(rng, dict) or not isinstance(rng.get("generators", {}), dict):
+            raise ValueError("expected an object with 'global' and 'generators'")
+        _check_stream(rng.get("global"), "global")
+        for name, state in rng.get("generators", {}).items():
+            _check_stream(state, f"generator {name!r}")
+    except ValueError as err:
+        raise LoadError(f"{path} [random.json]: not a valid random state ({err}).") from err
+    return rng
 
 
 def _check_config_numbers(config, path) -> None:
@@ -512,7 +557,7 @@ def _read_optimizer(ar: Archive, meta, path):
     _need(declared is not False, path, "metadata.json", "says there is no optimizer state.")
     kinds = ar.json("optimizer.json")
     _need(
-        isinstance(kinds, dict) and all(v in _KINDS for v in kinds.values()),
+        isinstance(kinds, dict) and all(isinstance(v, str) and v in _KINDS for v in kinds.values()),
         path,
         "optimizer.json",
         f"expected an object of kinds {sorted(_KINDS)}.",

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet import constraints as constraints_mod
 from xpnet import initializers as initializers_mod
@@ -218,7 +219,7 @@ class Layer:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string; received name={name!r}.")
         self.name = name or _unique_name(snake_case(type(self).__name__))
-        self._trainable = bool(trainable)
+        self._trainable = _checks.boolean(type(self).__name__, "trainable", trainable)
         self.dtype = dtype or B.floatx()
         self.built = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
