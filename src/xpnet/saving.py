@@ -122,7 +122,7 @@ def _destination(path: str | os.PathLike) -> Path:
                 f"Cannot save to {raw}: it is not a regular file (a FIFO, device or socket); "
                 "xpnet only replaces regular files."
             )
-        if not os.access(target, os.W_OK):
+        if not os.access(target, os.W_OK) or not st.st_mode & stat.S_IWUSR:
             raise PermissionError(
                 f"Cannot save to {raw}: the file is read-only; change its mode or save under "
                 "another name."
