@@ -30,7 +30,8 @@ CHILD = textwrap.dedent(
     folder, mode = sys.argv[1], sys.argv[2]
     xn.set_seed(0)
     model = xn.Sequential([xn.Input(shape=(64,)), xn.layers.Dense(512, activation="relu"),
-                           xn.layers.Dropout(0.2), xn.layers.Dense(512), xn.layers.Dense(10, activation="softmax")])
+                           xn.layers.Dropout(0.2), xn.layers.Dense(512),
+                           xn.layers.Dense(10, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")
     x = np.random.default_rng(0).standard_normal((4096, 64)).astype(np.float32)
     y = np.arange(4096) % 10
@@ -50,7 +51,8 @@ FINAL = textwrap.dedent(
     import sys, xpnet as xn
     folder = sys.argv[1]
     m = xn.Sequential([xn.Input(shape=(64,)), xn.layers.Dense(512, activation="relu"),
-                       xn.layers.Dropout(0.2), xn.layers.Dense(512), xn.layers.Dense(10, activation="softmax")])
+                       xn.layers.Dropout(0.2), xn.layers.Dense(512),
+                       xn.layers.Dense(10, activation="softmax")])
     m.compile("adam", "sparse_categorical_crossentropy")
     for name in ("ckpt.xpnet", "loop.xpnet"):
         m.save(folder + "/" + name)
