@@ -830,11 +830,12 @@ def _base(name: str) -> str:
 
 
 def load_weights(model, filepath) -> None:
-    """Load weights into ``model`` (by position), checking names and shapes first.
+    """Load weights into ``model``, checking names and shapes first.
 
-    Names must match, or differ only by the counters of automatic names
-    (``dense_3`` for ``dense``), as when the same architecture is built twice
-    in one session. Nothing is assigned unless every weight fits.
+    When the file holds exactly the model's weight names, they are matched by
+    name; otherwise by position, and names must differ only by the counters of
+    automatic names (``dense_3`` for ``dense``), as when the same architecture is
+    built twice in one session. Nothing is assigned unless every weight fits.
     """
     if not model.built:
         raise ValueError(
@@ -842,6 +843,9 @@ def load_weights(model, filepath) -> None:
             "model.build(input_shape)) before load_weights()."
         )
     names, reader = _read_weights_file(filepath)
+    own = [p.name for p in model.weights]
+    if sorted(names) == sorted(own) and len(set(own)) == len(own):
+        names = own  # every name matches exactly: by name, whatever the order
     try:
         values = _read_weights(model, names, reader, filepath, exact=False)
     finally:

@@ -142,6 +142,11 @@ class _RNN(Layer):
     def call(self, inputs, initial_state=None, mask=None, training=None):
         mask = _mask.resolve(inputs, mask)
         x = inputs
+        if len(x.shape) != 3 or x.shape[1] == 0:
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' expected inputs of shape (batch, "
+                f"timesteps >= 1, features); received shape {tuple(x.shape)}."
+            )
         if self.go_backwards:
             x = rnn_ops.flip(x, axis=1)
             mask = None if mask is None else x.xp.flip(mask, axis=1)
