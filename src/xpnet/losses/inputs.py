@@ -241,8 +241,9 @@ def check_labels_on_host(labels, n_classes: int, loss: str, ignore_class=None):
     labels = np.asarray(labels)
     kind = labels.dtype.kind
     if kind == "f":
-        if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
-            raise _non_integer_error(loss)
+        ok = np.isfinite(labels) & (labels == np.floor(labels))
+        if labels.size and not np.all(ok):
+            raise _non_integer_error(loss, labels[~ok].flat[0])
         labels = labels.astype(np.int64)
     elif kind != "i" or labels.dtype.itemsize < 4:
         # bool, unsigned, int8 / int16: the index dtype every library takes
@@ -289,9 +290,10 @@ def check_label_values(y_true, n_classes: int, loss: str, ignore_class=None) -> 
         _device_labels(B.namespace(raw), raw, True, n_classes, loss, ignore_class)
 
 
-def _non_integer_error(loss: str) -> ValueError:
+def _non_integer_error(loss: str, example=None) -> ValueError:
+    got = "" if example is None else f" (e.g. {float(example)!r})"
     return ValueError(
-        f"{loss}: expected integer class indices; y_true has non-integer values. "
+        f"{loss}: expected integer class indices; y_true has non-integer values{got}. "
         "Use categorical_crossentropy for soft or one-hot targets."
     )
 
