@@ -1,6 +1,6 @@
 """Bit-identical resume: 8 epochs straight equal 3 epochs, save, load in a FRESH
 process, 5 more epochs -- with shuffling, Dropout, GaussianNoise and
-BatchNormalization, on NumPy, array-api-strict and JAX (each in subprocesses)."""
+BatchNormalization, on NumPy, array-api-strict, JAX and PyTorch (each in subprocesses)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ SCRIPT = textwrap.dedent(
     """
 )
 
-BACKENDS = ["numpy", "array_api_strict", "jax"]
+BACKENDS = ["numpy", "array_api_strict", "jax", "torch"]
 VARIANTS = ["all", "seeded"]
 
 

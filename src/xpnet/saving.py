@@ -397,8 +397,10 @@ def _need(cond: bool, path, member: str, what: str) -> None:
         raise LoadError(f"{path} [{member}]: {what}")
 
 
-def _read_model_file(path) -> _ModelFile:
-    """The checked members of a model file; weights' headers checked, data not yet read."""
+def _read_model_file(path, *, optimizer: bool = True, rng: bool = True) -> _ModelFile:
+    """The checked members of a model file; weights' headers checked, data not yet read.
+    Only the members asked for are read (``load_weights`` reads neither the optimizer
+    state nor the random state; ``compile=False`` skips the optimizer state)."""
     with open_archive(path) as ar:
         meta = ar.json("metadata.json")
         _need(isinstance(meta, dict), path, "metadata.json", "expected a JSON object.")
@@ -432,8 +434,11 @@ def _read_model_file(path) -> _ModelFile:
         weights = NpzReader(ar.read("weights.npz"), label)
         try:
             names = _weight_order(meta, weights, path)
-            opt = _read_optimizer(ar, meta, path)
-            rng = _check_random(ar.json("random.json"), path) if "random.json" in ar else None
+            opt = _read_optimizer(ar, meta, path) if optimizer else None
+            if rng and "random.json" in ar:
+                rng = _check_random(ar.json("random.json"), path)
+            else:
+                rng = None
         except BaseException:
             weights.close()
             raise
@@ -612,7 +617,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     continues with the draws (shuffling, dropout, noise) it would have made.
     Anything wrong with the file raises :class:`LoadError`.
     """
-    contents = _read_model_file(filepath)
+    contents = _read_model_file(filepath, optimizer=compile)
     try:
         model = _rebuild(contents, filepath, custom_objects)
         values = _read_weights(model, contents.names, contents.weights, filepath, exact=True)
@@ -794,7 +799,7 @@ def _read_weights_file(path) -> tuple[list[str], NpzReader]:
     with open_archive(path) as ar:
         is_model = "metadata.json" in ar
     if is_model:  # a whole-model file: use its weights
-        contents = _read_model_file(path)
+        contents = _read_model_file(path, optimizer=False, rng=False)
         return contents.names, contents.weights
     reader = NpzReader(Path(path).read_bytes(), path)
     try:
