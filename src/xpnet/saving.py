@@ -422,6 +422,13 @@ def _read_model_file(path, *, optimizer: bool = True, rng: bool = True) -> _Mode
                 f"{path} uses model format version {version}, newer than this xpnet "
                 f"understands ({FORMAT_VERSION}); upgrade xpnet."
             )
+        for key in ("xpnet_version", "saved_on_backend", "date_saved"):
+            _need(
+                isinstance(meta.get(key, ""), str),
+                path,
+                "metadata.json",
+                f"{key} must be a string; got {meta.get(key)!r}.",
+            )
         config = ar.json("config.json")
         _need(
             isinstance(config, dict) and isinstance(config.get("model"), dict),
@@ -430,6 +437,11 @@ def _read_model_file(path, *, optimizer: bool = True, rng: bool = True) -> _Mode
             "expected a JSON object with the model architecture under 'model'.",
         )
         _check_config_numbers(config, path)
+        if config.get("build_input_shape") is not None:
+            try:
+                _tupled(config["build_input_shape"])
+            except TypeError as err:
+                raise LoadError(f"{path} [config.json]: build_input_shape: {err}.") from err
         label = f"{path} [weights.npz]"
         weights = NpzReader(ar.read("weights.npz"), label)
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xpnet import _checks, constraints, initializers, ops, regularizers
 from xpnet import backend as B
-from xpnet import constraints, initializers, ops, regularizers
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer, in_dry_run
 from xpnet.layers.core import positive_int
@@ -63,7 +63,7 @@ class Embedding(Layer):
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
-        self.mask_zero = bool(mask_zero)
+        self.mask_zero = _checks.boolean(type(self).__name__, "mask_zero", mask_zero)
         self._ids_checked = False  # a check of ids passed: device ids are not read again
         if weights is not None:
             self.build(None)

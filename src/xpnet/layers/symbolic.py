@@ -12,8 +12,8 @@ the layers never import the models.
 
 from __future__ import annotations
 
+from xpnet import _checks, ops
 from xpnet import backend as B
-from xpnet import ops
 from xpnet.layers.base import Layer, check_placeholder, dry_run
 from xpnet.layers.serialization import register_builtin
 from xpnet.tensor import Tensor, no_grad
@@ -340,7 +340,7 @@ class OpLayer(Layer):
         super().__init__(**kwargs)
         self.op = op
         self.constant = constant
-        self.reverse = bool(reverse)
+        self.reverse = _checks.boolean(type(self).__name__, "reverse", reverse)
 
     def call(self, inputs):
         if self.op == "negative":
