@@ -115,6 +115,7 @@ ERRORS = [
     ("Adam amsgrad='yes'", lambda: xn.optimizers.Adam(amsgrad="yes"), ValueError, ["True or False", "amsgrad='yes'"]),
     ("compile loss_weights='x'", lambda: model().compile("sgd", "mse", loss_weights="x"), ValueError, ["finite numbers", "loss_weights='x'"]),
     ("compile loss_weights=[nan]", lambda: model().compile("sgd", "mse", loss_weights=[float("nan")]), ValueError, ["finite numbers", "nan"]),
+    ("int ids beyond float32 for a float Input", lambda: model().predict(np.full((2, 4), 2**25, np.int64), verbose=0), ValueError, ["do not fit float32 exactly", "33554432"]),
     ("Layer trainable='no'", lambda: Dense(2, trainable="no"), ValueError, ["True or False", "trainable='no'"]),
     ("loss labels out of range", lambda: model().fit(X, Y + 5, verbose=0), ValueError, ["3", "7"]),
     ("loss negative labels", lambda: model().fit(X, Y - 1, verbose=0), ValueError, ["-1", "0"]),
@@ -178,6 +179,13 @@ def _whole_float_embedding_ids():
     np.testing.assert_array_equal(a, b)
 
 
+def _int64_inputs_without_input_layer():
+    xn.set_seed(0)
+    m = xn.Sequential([Dense(3)])
+    out = m.predict(np.arange(40, dtype=np.int64).reshape(10, 4), verbose=0)
+    assert xn.to_numpy(out).dtype == np.float32
+
+
 def _bool_inputs():
     out = model().predict(X > 0, verbose=0)
     assert xn.to_numpy(out).dtype == np.float32
@@ -190,6 +198,7 @@ def _steps_beyond_data():
 
 DEFINED = [
     ("int64 inputs give float32 outputs", _int64_inputs),
+    ("int64 inputs, no Input layer: float32 outputs", _int64_inputs_without_input_layer),
     ("bool inputs give float32 outputs", _bool_inputs),
     ("np.int64 batch_size and epochs accepted", _numpy_int_batch_size),
     ("epochs=0 trains nothing", _epochs_zero),

@@ -284,7 +284,7 @@ class Trainer:
                 if B.is_host_data(a):
                     a = np.asarray(a)
                     if a.dtype.kind in "biu":
-                        a = a.astype(name)
+                        a = _exact_float(a, name, self.name)
                 else:
                     xp = B.namespace(a)
                     if xp.isdtype(a.dtype, ("bool", "integral")):
@@ -731,14 +731,33 @@ class Trainer:
 
 def _input_dtypes(model) -> list | None:
     """The dtypes of a Sequential's or functional model's Inputs (None: a subclassed model)."""
+    from xpnet.layers import Embedding
     from xpnet.models.functional import Functional
     from xpnet.models.sequential import Sequential
 
     if isinstance(model, Sequential):
-        return [model._shapes.dtype or model.dtype]
+        if model._shapes.dtype is not None:
+            return [model._shapes.dtype]
+        # without an Input: floatx, except for ids going straight into an Embedding
+        first = model.layers[0] if model.layers else None
+        return None if isinstance(first, Embedding) else [B.floatx()]
     if isinstance(model, Functional):
         return [t.dtype for t in model.inputs]
     return None
+
+
+def _exact_float(a, dtype: str, model: str):
+    """Host integer data as ``dtype``, refusing values the float cannot hold exactly."""
+    out = a.astype(dtype)
+    if a.size and a.dtype.kind != "b":
+        limit = 2 ** (np.finfo(out.dtype).nmant + 1)
+        if int(np.abs(a).max()) > limit:
+            raise ValueError(
+                f"Model '{model}' has a {dtype} Input, and integer inputs up to "
+                f"{int(np.abs(a).max())} do not fit {dtype} exactly (max {limit}). Give the "
+                "Input dtype='int32' or 'int64' (for ids), or scale the data."
+            )
+    return out
 
 
 def _batch_size(value) -> int:
