@@ -59,7 +59,9 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
         raise ValueError(f"to_categorical: class labels must be >= 0; got {int(y.min())}.")
     if num_classes is None:
         num_classes = int(y.max()) + 1 if y.size else 0
-    elif y.size and y.max() >= num_classes:
+    else:
+        num_classes = _checks.positive_int("to_categorical", "num_classes", num_classes)
+    if y.size and y.max() >= num_classes:
         raise ValueError(
             f"to_categorical: label {int(y.max())} does not fit num_classes={num_classes}."
         )
