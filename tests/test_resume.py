@@ -22,11 +22,11 @@ SCRIPT = textwrap.dedent(
     mode, path, out, variant = sys.argv[1:5]
     def build():
         layers = [xn.Input(shape=(8,)), xn.layers.Dense(16, activation="relu")]
-        if variant in ("all", "batchnorm"):
+        if variant in ("all", "checkpoint", "batchnorm"):
             layers.append(xn.layers.BatchNormalization())
-        if variant in ("all", "dropout"):
+        if variant in ("all", "checkpoint", "dropout"):
             layers.append(xn.layers.Dropout(0.3))
-        if variant in ("all", "noise"):
+        if variant in ("all", "checkpoint", "noise"):
             layers.append(xn.layers.GaussianNoise(0.1))
         if variant == "seeded":
             layers += [xn.layers.Dropout(0.3, seed=5), xn.layers.GaussianNoise(0.1, seed=6)]
@@ -45,8 +45,12 @@ SCRIPT = textwrap.dedent(
     elif mode == "first":
         xn.set_seed(0)
         model = build()
-        model.fit(x, y, epochs=3, **fit)
-        model.save(path)
+        if variant == "checkpoint":  # the file ModelCheckpoint writes after epoch 3
+            cb = xn.callbacks.ModelCheckpoint(path)
+            model.fit(x, y, epochs=3, callbacks=[cb], **fit)
+        else:
+            model.fit(x, y, epochs=3, **fit)
+            model.save(path)
     else:  # "resume", in a fresh process: no set_seed, the file holds the state
         model = xn.models.load_model(path)
         model.fit(x, y, epochs=5, **fit)
@@ -55,7 +59,7 @@ SCRIPT = textwrap.dedent(
 )
 
 BACKENDS = ["numpy", "array_api_strict", "jax", "torch"]
-VARIANTS = ["all", "seeded"]
+VARIANTS = ["all", "seeded", "checkpoint"]
 
 
 def _run(backend, tmp_path, *args):
