@@ -150,11 +150,21 @@ def good_bytes(tmp_path_factory):
     return path.read_bytes()
 
 
+_TARGET = []  # one model for load_weights, built at the first fuzz example
+
+
 def _load_bytes(tmp_path, raw: bytes) -> None:
+    """Both loaders: each returns or raises LoadError (anything else fails the test)."""
     path = tmp_path / "fuzz.xpnet"
     path.write_bytes(raw)
     try:
         xn.models.load_model(path)
+    except LoadError:
+        pass
+    if not _TARGET:
+        _TARGET.append(base_model())
+    try:
+        _TARGET[0].load_weights(path)
     except LoadError:
         pass
 
@@ -218,3 +228,21 @@ def test_fuzz_json_members(tmp_path, good_bytes, data):
         doc = value
     parts[member] = json.dumps(doc).encode()
     _load_bytes(tmp_path, zip_of(parts))
+
+
+@pytest.fixture(scope="module")
+def weights_bytes(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fuzzw") / "w.weights.npz"
+    with xn.use_backend("numpy"):
+        base_model().save_weights(path)
+    return path.read_bytes()
+
+
+@_FUZZ
+@given(data=st.data())
+def test_fuzz_weights_file_bytes(tmp_path, weights_bytes, data):
+    raw = bytearray(weights_bytes)
+    for _ in range(data.draw(st.integers(1, 8))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] ^= data.draw(st.integers(1, 255))
+    _load_bytes(tmp_path, bytes(raw))
