@@ -192,6 +192,12 @@ def hostile_files(folder: Path, fields: bool = True) -> dict[str, Path]:
         [("metadata.json", parts["metadata.json"]), *list(parts.items())]
     )
 
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w") as zf:  # ZIP64: the count lies past the 16-bit field
+        for i in range(100_001):
+            zf.writestr(f"{i}", b"")
+    files["members_100001"] = many.getvalue()
+
     # zip bombs of small size
     bomb = zlib.compress(b" " * (64 << 20), 9)
     files["config_bomb_64MB"] = zip_of(parts | {"config.json": b" " * (64 << 20)})

@@ -22,6 +22,7 @@ import io
 import json
 import math
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -70,12 +71,15 @@ class Archive:
         try:
             if isinstance(source, (bytes, bytearray, memoryview)):
                 size = len(source)
+                _check_entry_count(io.BytesIO(source), size, label)
                 self.zf = zipfile.ZipFile(io.BytesIO(source))
             else:
                 size = os.stat(source).st_size
+                with open(source, "rb") as f:
+                    _check_entry_count(f, size, label)
                 self.zf = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, EOFError, ValueError, OSError, NotImplementedError) as err:
-            if isinstance(err, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            if isinstance(err, (FileNotFoundError, IsADirectoryError, PermissionError, LoadError)):
                 raise
             raise _fail(
                 label,
@@ -178,6 +182,29 @@ class Archive:
 
     def json(self, name: str) -> Any:
         return parse_json(self.read(name, MAX_JSON_BYTES), self.label, name)
+
+
+def _check_entry_count(f, size: int, label) -> None:
+    """Refuse, from the end-of-directory record alone, a zip that declares more than
+    MAX_MEMBERS entries (zipfile would build an object for each before we could count)."""
+    tail = min(size, 22 + 65535)
+    f.seek(size - tail)
+    data = f.read(tail)
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(data):
+        return  # zipfile reports the missing or damaged record
+    count = struct.unpack_from("<H", data, at + 10)[0]
+    if count == 0xFFFF:  # ZIP64: the count is in the ZIP64 end record, located just before
+        loc = data.rfind(b"PK\x06\x07", 0, at)
+        if loc >= 0 and loc + 20 <= len(data):
+            offset = struct.unpack_from("<Q", data, loc + 8)[0]
+            if offset + 40 <= size:
+                f.seek(offset)
+                rec = f.read(40)
+                if rec[:4] == b"PK\x06\x06":
+                    count = struct.unpack_from("<Q", rec, 32)[0]
+    if count > MAX_MEMBERS:
+        raise _fail(label, None, f"declares {count} members, more than {MAX_MEMBERS}.")
 
 
 def parse_json(raw: bytes, label, name: str) -> Any:
