@@ -66,6 +66,11 @@ class Callback:
     their older names.
     """
 
+    #: Under data-parallel training (:mod:`xpnet.distribution`) ``fit`` runs a
+    #: callback with this set (the progress bar, those that write files) on rank 0
+    #: only; the others run on every process and see the same (reduced) epoch logs.
+    rank_zero_only: bool = False
+
     def __init__(self) -> None:
         self.model = None
         self.params: dict[str, Any] = {}
@@ -197,6 +202,8 @@ class ProgbarLogger(Callback):
     seconds (so the bar costs nothing measurable per step); ``verbose=2``:
     one line per epoch. fit adds it by itself unless ``verbose=0``.
     """
+
+    rank_zero_only = True
 
     def __init__(self, interval: float = 0.1) -> None:
         super().__init__()
@@ -457,6 +464,8 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: the value ``monitor`` must beat first.
     """
 
+    rank_zero_only = True
+
     def __init__(
         self,
         filepath: str | os.PathLike,
@@ -678,6 +687,8 @@ class TerminateOnNaN(Callback):
 
 class CSVLogger(Callback):
     """Write each epoch's logs as a row of a CSV file (``epoch`` first, then the logs)."""
+
+    rank_zero_only = True
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
         super().__init__()

@@ -288,6 +288,26 @@ class ArrayFeed:
                 stop = min(start + bs, n)
                 yield [m.rows(start, stop) for m in movers]
 
+    def epoch_shard(self, rank: int, size: int, move=None) -> Iterator[tuple[list | None, int]]:
+        """One pass for process ``rank`` of ``size`` (data-parallel training): the same
+        global batches as :meth:`epoch` (the same order where every process's feed has
+        the same seed), each cut into ``size`` contiguous slices whose lengths differ by
+        at most one; yields ``(this process's slice, or None where it is empty, the
+        global batch's length)``. Only the slice is gathered and moved."""
+        move = move or B.asarray
+        order = self._order()
+        bs, n = self.batch_size, self.size
+        if self.shuffle is True:
+            movers = [_Gather(a, order, move) for a in self.arrays]
+            starts = range(0, n, bs)
+        else:
+            movers = [_Slicer(a, move) for a in self.arrays]
+            starts = range(0, n, bs) if order is None else (int(i) * bs for i in order)
+        for start in starts:
+            m = min(start + bs, n) - start
+            lo, hi = start + (rank * m) // size, start + ((rank + 1) * m) // size
+            yield (None if lo == hi else [g.rows(lo, hi) for g in movers]), m
+
 
 def _as_array(a):
     if a is None:

@@ -21,6 +21,7 @@ layers' and losses' own first-call checks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,7 @@ from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.callbacks import CallbackList, History, ProgbarLogger
 from xpnet.data import ArrayFeed
+from xpnet.distribution.core import active as _data_parallel
 from xpnet.models.compile import Compiled
 from xpnet.models.jit import CompiledSteps, resolve_jit_compile
 from xpnet.tensor import Tensor, no_grad
@@ -500,7 +502,14 @@ class Trainer:
                     held_out.batch_size = validation_batch_size
                 val_feed = (held_out, layout)
             self._check_targets_at_first_step((feed, layout), *([val_feed] if val_feed else []))
-            return self._fit_loop(
+            dp = _data_parallel()
+            if dp is not None:  # several processes (xpnet.distribution): its own loop
+                from xpnet.models import parallel
+
+                loop = functools.partial(parallel.fit_loop, self, dp.communicator)
+            else:
+                loop = self._fit_loop
+            return loop(
                 c,
                 feed,
                 layout,
@@ -604,11 +613,19 @@ class Trainer:
             feed, layout = self._feed(x, y, sample_weight, None, batch_size, False)
             self._check_targets_at_first_step((feed, layout))
             cbs = list(callbacks or [])
+            dp = _data_parallel()
+            if dp is not None and dp.rank != 0:  # the progress bar and writers: rank 0 only
+                verbose, cbs = 0, [cb for cb in cbs if not cb.rank_zero_only]
             if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
                 cbs.append(ProgbarLogger())
             n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
             cl = CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=n_steps)
-            logs = self._evaluate_feed(feed, layout, cl, steps)
+            if dp is not None:  # each process its slice of every batch, the metrics reduced
+                from xpnet.models import parallel
+
+                logs = parallel.evaluate_feed(self, dp.communicator, feed, layout, cl, steps)
+            else:
+                logs = self._evaluate_feed(feed, layout, cl, steps)
         if return_dict:
             return logs
         values = list(logs.values())
