@@ -48,6 +48,10 @@ def _transformer_claims(out: str) -> None:
 
 
 CLAIMS = {"char_rnn.py": _char_rnn_claims, "transformer_classifier.py": _transformer_claims}
+# the long runs (seconds to minutes each, most of the suite's time on JAX and strict):
+# marked slow, run by tests-numpy (and `nox -s examples` at full length); every op they
+# use is tested on every backend by the op and layer tables
+SLOW = {"cnn_digits.py", "char_rnn.py", "transformer_classifier.py", "digits_mlp.py"}
 
 
 def test_every_example_is_listed():
@@ -67,7 +71,10 @@ def _run(script: str, *args: str) -> str:
     os.environ.get("XPNET_DEVICE") not in (None, ""),
     reason="the examples take --backend only; run them on the default device",
 )
-@pytest.mark.parametrize("script", sorted(QUICK))
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(s, marks=[pytest.mark.slow] if s in SLOW else []) for s in sorted(QUICK)],
+)
 def test_example_runs(script):
     out = _run(script, *QUICK[script])
     assert out.strip(), f"{script} printed nothing"
