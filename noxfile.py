@@ -63,7 +63,8 @@ EXTRAS = {
     "cupy": f"test,{CUDA_EXTRA}",
     "torch_cuda": "test,torch",
 }
-SHARED = {LIGHT: "_light", HEAVY: "_heavy"}  # extras -> the shared virtualenv's folder
+DOCS = "docs"  # mkdocs, mkdocstrings, mkdocs-jupyter (which brings the kernel), matplotlib
+SHARED = {LIGHT: "_light", HEAVY: "_heavy", DOCS: "_docs"}  # extras -> the shared venv
 NOT_SLOW = ("-m", "not slow")
 NO_PIP = ("--without-pip",)  # the sessions' own venvs: the shared ones do the installing
 
@@ -226,6 +227,26 @@ def reference(session: nox.Session) -> None:
         args = session.posargs or ["tests/reference"]
         # one process: the suite's summary of the largest errors is gathered across tests
         _run(session, {**env, "XPNET_BACKEND": backend}, "python", "-m", "pytest", *args)
+
+
+@nox.session(venv_params=NO_PIP)
+def docs(session: nox.Session) -> None:
+    """The documentation site (MkDocs): guides, the API reference from the docstrings, the
+    course notebooks executed with their plots, the benchmarks; warnings are errors.
+
+    ``nox -s docs -- serve`` serves it locally instead of building ``site/``.
+    """
+    env = _shared(session, DOCS)
+    course = ROOT / "docs" / "course"
+    for nb in sorted((ROOT / "examples" / "notebooks").glob("*.ipynb")):
+        shutil.copyfile(nb, course / nb.name)  # generated copies (git-ignored)
+    bench = (ROOT / "benchmarks" / "README.md").read_text()
+    (ROOT / "docs" / "benchmarks.md").write_text(bench)
+    env = {**env, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    if session.posargs[:1] == ["serve"]:
+        _run(session, env, "python", "-m", "mkdocs", "serve", *session.posargs[1:])
+    else:
+        _run(session, env, "python", "-m", "mkdocs", "build", "--strict", *session.posargs)
 
 
 def _install_plain(session: nox.Session, extras: str = "") -> dict[str, str]:
