@@ -65,6 +65,7 @@ EXTRAS = {
 }
 DOCS = "docs"  # mkdocs, mkdocstrings, mkdocs-jupyter (which brings the kernel), matplotlib
 SHARED = {LIGHT: "_light", HEAVY: "_heavy", DOCS: "_docs"}  # extras -> the shared venv
+SHARED_EXTRA_PACKAGES = {LIGHT: ("ruff>=0.6",)}  # quick lints from the light venv
 NOT_SLOW = ("-m", "not slow")
 NO_PIP = ("--without-pip",)  # the sessions' own venvs: the shared ones do the installing
 
@@ -94,13 +95,14 @@ def _stamp(extras: str, packages: tuple[str, ...]) -> str:
     return h.hexdigest()
 
 
-def _shared(session: nox.Session, extras: str, *packages: str) -> dict[str, str]:
+def _shared(session: nox.Session, extras: str) -> dict[str, str]:
     """Make (once) the shared virtualenv for ``extras``; return the environment to run
     in: ``XPNET_BIN`` names its scripts folder (see :func:`_run`). ``--no-venv``: the
     current interpreter, with src/ first on PYTHONPATH."""
     if _passthrough(session):
         return _src_path()
     venv = Path(session.virtualenv.location).parent / SHARED[extras]
+    packages = SHARED_EXTRA_PACKAGES.get(extras, ())
     stamp_file, stamp = venv / "xpnet-stamp.txt", _stamp(extras, packages)
     if not (stamp_file.is_file() and stamp_file.read_text() == stamp):
         session.log(f"building the shared environment {venv.name} (xpnet[{extras}])")
@@ -177,11 +179,16 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(venv_params=NO_PIP)
 def quick(session: nox.Session) -> None:
-    """Lint, then the NumPy and array-api-strict suites without the long runs (minutes)."""
-    env = _shared(session, LIGHT, "ruff>=0.6")
+    """Lint, then the NumPy and array-api-strict suites without the long runs (minutes).
+
+    On array-api-strict, each gradient check samples 16 elements per input (as the JAX
+    session does); tests-numpy and tests-array_api_strict check every element.
+    """
+    env = _shared(session, LIGHT)
     _ruff(session, env)
     _pytest(session, {**env, "XPNET_BACKEND": "numpy"}, *NOT_SLOW)
-    _pytest(session, {**env, "XPNET_BACKEND": "array_api_strict"}, *NOT_SLOW)
+    strict = {**env, "XPNET_BACKEND": "array_api_strict", "XPNET_GRADCHECK_MAX_CHECKS": "16"}
+    _pytest(session, strict, *NOT_SLOW)
 
 
 def _make_tests(backend: str):
