@@ -17,7 +17,9 @@ them); delete ``.nox`` for a cold start. Each session still gets nox's own (empt
 pip-less) virtualenv, which it does not use.
 
 Long runs (the full-length examples, the course notebooks) are marked ``slow``:
-``tests-numpy`` runs them; the other backends and ``quick`` leave them out.
+``tests-numpy`` runs them; the other backends and ``quick`` leave them out. The example
+scripts (marked ``example``) run on numpy and torch, not on JAX and array-api-strict,
+whose op-by-op dispatch makes them minutes long (``nox -s examples`` runs them anywhere).
 ``XPNET_TEST_WORKERS`` sets pytest-xdist's worker count (default ``auto``: one per
 core; ``0`` runs in one process).
 
@@ -67,6 +69,7 @@ DOCS = "docs"  # mkdocs, mkdocstrings, mkdocs-jupyter (which brings the kernel),
 SHARED = {LIGHT: "_light", HEAVY: "_heavy", DOCS: "_docs"}  # extras -> the shared venv
 SHARED_EXTRA_PACKAGES = {LIGHT: ("ruff>=0.6",)}  # quick lints from the light venv
 NOT_SLOW = ("-m", "not slow")
+NO_EXAMPLES = ("-m", "not slow and not example")  # JAX, strict: examples take minutes there
 NO_PIP = ("--without-pip",)  # the sessions' own venvs: the shared ones do the installing
 
 
@@ -188,7 +191,7 @@ def quick(session: nox.Session) -> None:
     _ruff(session, env)
     _pytest(session, {**env, "XPNET_BACKEND": "numpy"}, *NOT_SLOW)
     strict = {**env, "XPNET_BACKEND": "array_api_strict", "XPNET_GRADCHECK_MAX_CHECKS": "16"}
-    _pytest(session, strict, *NOT_SLOW)
+    _pytest(session, strict, *NO_EXAMPLES)
 
 
 def _make_tests(backend: str):
@@ -204,13 +207,15 @@ def _make_tests(backend: str):
         if backend == "torch_cuda":
             _pytest(session, {**env, "XPNET_BACKEND": "torch", "XPNET_DEVICE": "cuda"}, *NOT_SLOW)
         elif backend == "array_api_strict":
-            _pytest(session, {**env, "XPNET_BACKEND": backend}, *NOT_SLOW)
+            _pytest(session, {**env, "XPNET_BACKEND": backend}, *NO_EXAMPLES)
             # again on strict's non-default device: catches any array made without device=
             _pytest(
                 session, {**env, "XPNET_BACKEND": backend, "XPNET_DEVICE": "device1"}, *NOT_SLOW
             )
         elif backend == "numpy":  # the long runs (examples at length, notebooks) live here
             _pytest(session, {**env, "XPNET_BACKEND": backend, "MPLBACKEND": "Agg"})
+        elif backend == "jax":
+            _pytest(session, {**env, "XPNET_BACKEND": backend}, *NO_EXAMPLES)
         else:
             _pytest(session, {**env, "XPNET_BACKEND": backend}, *NOT_SLOW)
 

@@ -28,6 +28,10 @@ def _choice(config) -> tuple[str, str | None]:
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "example: runs a script of examples/ end to end (nox: numpy and torch sessions only)",
+    )
     name, device = _choice(config)
     if name == "jax":
         try:

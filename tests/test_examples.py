@@ -48,9 +48,11 @@ def _transformer_claims(out: str) -> None:
 
 
 CLAIMS = {"char_rnn.py": _char_rnn_claims, "transformer_classifier.py": _transformer_claims}
-# the long runs (seconds to minutes each, most of the suite's time on JAX and strict):
-# marked slow, run by tests-numpy (and `nox -s examples` at full length); every op they
-# use is tested on every backend by the op and layer tables
+# Every test here starts Python and trains: marked `example`, run by the numpy and torch
+# sessions (JAX's and strict's op-by-op dispatch make them minutes there; every op they use
+# is tested on every backend by the op and layer tables; `XPNET_BACKEND=jax nox -s
+# examples` runs them on one). The long runs are also `slow`: tests-numpy only.
+pytestmark = pytest.mark.example
 SLOW = {"cnn_digits.py", "char_rnn.py", "transformer_classifier.py", "digits_mlp.py"}
 
 
