@@ -50,6 +50,7 @@ nox.options.sessions = [
     "tests-jax",
     "tests-cupy",
     "tests-torch_cuda",
+    "tests-mpi",
     "reference",
 ]
 CPU_BACKENDS = ("numpy", "array_api_strict", "torch", "jax")
@@ -230,6 +231,19 @@ for _backend in EXTRAS:
     )
 
 
+@nox.session(name="tests-mpi")
+def tests_mpi(session: nox.Session) -> None:
+    """Data-parallel training under ``mpiexec -n 2`` and ``-n 3`` (MPICH from PyPI), on NumPy.
+
+    The other sessions run tests/test_distribution.py too, where its MPI tests skip
+    unless mpi4py and mpiexec are installed; this one installs the ``mpi`` extra, and
+    CuPy with NCCL (no GPU needed) for the NCCL unique-id bootstrap over MPI.
+    """
+    env = _install(session, "test,mpi,nccl12")
+    args = session.posargs or ["tests/test_distribution.py"]
+    session.run("python", "-m", "pytest", *args, env={**env, "XPNET_BACKEND": "numpy"})
+
+
 @nox.session(venv_params=NO_PIP)
 def reference(session: nox.Session) -> None:
     """xpnet against PyTorch on the same inputs and weights, on every CPU backend."""
@@ -281,6 +295,7 @@ EXAMPLES = {  # script: arguments for a quick run
     "logistic_regression.py": ["--epochs", "20"],
     "xor.py": ["--epochs", "20"],
     "digits_mlp.py": ["--epochs", "2", "--verbose", "0"],
+    "digits_data_parallel.py": ["--epochs", "2", "--verbose", "0"],
     "multilabel.py": ["--epochs", "2"],
     "custom_training_loop.py": ["--epochs", "2"],
     "gradcheck_model.py": ["--epochs", "1"],

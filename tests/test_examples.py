@@ -18,6 +18,7 @@ QUICK = {
     "logistic_regression.py": ["--epochs", "30"],
     "xor.py": ["--epochs", "300"],
     "digits_mlp.py": ["--epochs", "3", "--verbose", "0"],
+    "digits_data_parallel.py": ["--epochs", "3", "--verbose", "0"],  # one process, no launcher
     "multilabel.py": ["--epochs", "2"],
     "custom_training_loop.py": ["--epochs", "2"],
     "gradcheck_model.py": ["--epochs", "0"],

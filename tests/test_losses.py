@@ -167,6 +167,17 @@ def _case(name, ref, make, label="", **kwargs):
     return LossCase(name, ref, make, kwargs, label)
 
 
+def ref_dice(t, p, axis=None):
+    axis = tuple(axis) if axis is not None else None
+    return 1 - 2 * (t * p).sum(axis) / (t.sum(axis) + p.sum(axis) + 1e-7)
+
+
+def ref_tversky(t, p, alpha=0.5, beta=0.5, axis=None):
+    axis = tuple(axis) if axis is not None else None
+    tp = (t * p).sum(axis)
+    return 1 - tp / (tp + alpha * ((1 - p) * t).sum(axis) + beta * (p * (1 - t)).sum(axis) + 1e-7)
+
+
 LOSS_CASES = [
     _case("binary_crossentropy", ref_bce, lambda r: (bits(r), probs(r))),
     _case("binary_crossentropy", ref_bce, lambda r: (bits(r), logits(r)), "from_logits",
@@ -235,6 +246,9 @@ LOSS_CASES = [
           lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)))),
     _case("cosine_similarity", ref_cosine,
           lambda r: (r.normal(size=(2, 3, C)), r.normal(size=(2, 3, C))), "axis 1", axis=1),
+    _case("dice", ref_dice, lambda r: (bits(r), probs(r)), "per sample", axis=(1,)),
+    _case("tversky", ref_tversky, lambda r: (bits(r, (N, 2, C)), probs(r, (N, 2, C))),
+          "per sample, alpha 0.3", alpha=0.3, beta=0.7, axis=(1, 2)),
 ]  # fmt: skip
 
 
@@ -294,7 +308,7 @@ def _reduce(values, weights, reduction):
 @pytest.mark.parametrize("case", LOSS_CASES, ids=lambda c: c.id)
 def test_loss_class_reductions_and_sample_weights(case: LossCase):
     y_true, y_pred = case.inputs()
-    cls = type(L.get(case.name))
+    cls = type(L.get_object(case.name))
     per_sample = case.ref(_float32(y_true), _float32(y_pred), **case.kwargs)
     mask = None
     if case.kwargs.get("ignore_class") is not None:
@@ -583,7 +597,16 @@ def test_get_names_aliases_and_passthrough():
         ("multiclass_svm", L.MulticlassSVM),
         ("MulticlassSVM", L.MulticlassSVM),
     ]:
-        assert type(L.get(name)) is cls, name
+        assert type(L.get_object(name)) is cls, name
+        # keras.losses.get: a class name gives an instance, a function name or alias the
+        # per-sample function (Keras 3.15: get("mse") is mean_squared_error)
+        got = L.get(name)
+        if name == cls.__name__:
+            assert type(got) is cls, name
+        else:
+            assert got is L.functions._FUNCTIONS[xn._registry.snake_case(cls.__name__)], name
+    assert L.get("mse") is L.mean_squared_error
+    assert type(L.get("MeanSquaredError")) is L.MeanSquaredError
     loss = L.Huber(delta=2.0)
     assert L.get(loss) is loss and L.get(None) is None
     assert L.get(L.mean_squared_error) is L.mean_squared_error
@@ -595,7 +618,7 @@ def test_get_names_aliases_and_passthrough():
 
 @pytest.mark.parametrize("name", sorted(L.names()))
 def test_serialize_round_trip(name):
-    loss = L.get(name)
+    loss = L.get_object(name)
     config = L.serialize(loss)
     json.dumps(config)
     clone = L.deserialize(json.loads(json.dumps(config)))

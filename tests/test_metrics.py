@@ -259,6 +259,136 @@ CASES = [
         MULTI_P,
         (lambda tp, fp, fn: tp / (tp + fp))(*counts(MULTI_T > 0.5, MULTI_P > 0.5)),
     ),
+    # the loss-based metrics of Keras 3 (probabilistic and hinge families)
+    MetricCase(
+        "binary_crossentropy",
+        lambda: M.BinaryCrossentropy(),
+        BIN,
+        SCORES,
+        wmean(-(BIN * np.log(SCORES) + (1 - BIN) * np.log(1 - SCORES))[:, 0], W),
+        W,
+    ),
+    MetricCase(
+        "categorical_crossentropy",
+        lambda: M.CategoricalCrossentropy(),
+        ONEHOT,
+        PROBS,
+        wmean(-(ONEHOT * np.log(PROBS)).sum(1)),
+    ),
+    MetricCase(
+        "sparse_categorical_crossentropy from logits",
+        lambda: M.SparseCategoricalCrossentropy(from_logits=True),
+        LABELS,
+        np.log(PROBS) + 1.5,
+        wmean(-np.log(PROBS[np.arange(N), LABELS]), W),
+        W,
+    ),
+    MetricCase(
+        "kl_divergence",
+        lambda: M.KLDivergence(),
+        PROBS[::-1].copy(),
+        PROBS,
+        wmean((PROBS[::-1] * np.log(PROBS[::-1] / PROBS)).sum(1)),
+    ),
+    MetricCase(
+        "poisson",
+        lambda: M.Poisson(),
+        np.abs(REG_T),
+        np.abs(REG_P) + 0.1,
+        wmean((np.abs(REG_P) + 0.1 - np.abs(REG_T) * np.log(np.abs(REG_P) + 0.1 + 1e-7)).mean(1)),
+    ),
+    MetricCase(
+        "hinge",
+        lambda: M.Hinge(),
+        BIN,
+        SCORES * 2 - 1,
+        wmean(np.maximum(1 - (2 * BIN - 1) * (SCORES * 2 - 1), 0).mean(1)),
+    ),
+    MetricCase(
+        "squared_hinge",
+        lambda: M.SquaredHinge(),
+        BIN,
+        SCORES * 2 - 1,
+        wmean((np.maximum(1 - (2 * BIN - 1) * (SCORES * 2 - 1), 0) ** 2).mean(1)),
+    ),
+    MetricCase(
+        "categorical_hinge",
+        lambda: M.CategoricalHinge(),
+        ONEHOT,
+        PROBS,
+        wmean(np.maximum(((1 - ONEHOT) * PROBS).max(1) - (ONEHOT * PROBS).sum(1) + 1, 0)),
+    ),
+    MetricCase(
+        "logcosh",
+        lambda: M.LogCoshError(),
+        REG_T,
+        REG_P,
+        wmean(np.log(np.cosh(REG_P - REG_T)).mean(1)),
+    ),
+    MetricCase(
+        "cosine_similarity",
+        lambda: M.CosineSimilarity(),
+        REG_T,
+        REG_P,
+        wmean(
+            (REG_T * REG_P).sum(1) / (np.linalg.norm(REG_T, axis=1) * np.linalg.norm(REG_P, axis=1))
+        ),
+    ),
+    MetricCase(
+        "mean_absolute_percentage_error",
+        lambda: M.MeanAbsolutePercentageError(),
+        REG_T,
+        REG_P,
+        wmean(100 * np.abs((REG_T - REG_P) / np.abs(REG_T)).mean(1)),
+    ),
+    MetricCase(
+        "fbeta_score beta 2 macro",
+        lambda: M.FBetaScore(average="macro", beta=2.0),
+        ONEHOT,
+        PROBS,
+        (lambda tp, fp, fn: np.mean(np.nan_to_num(5 * tp / (5 * tp + 4 * fn + fp))))(
+            *(
+                c.astype(float)
+                for c in counts(ONEHOT.astype(bool), PROBS >= PROBS.max(1, keepdims=True))
+            )
+        ),
+    ),
+    MetricCase(
+        "true_positives",
+        lambda: M.TruePositives(),
+        BIN,
+        SCORES,
+        float(((SCORES > 0.5) & (BIN > 0.5)).sum()),
+    ),
+    MetricCase(
+        "false_positives weighted",
+        lambda: M.FalsePositives(),
+        BIN,
+        SCORES,
+        float((((SCORES > 0.5) & (BIN < 0.5))[:, 0] * W).sum()),
+        W,
+    ),
+    MetricCase(
+        "true_negatives",
+        lambda: M.TrueNegatives(),
+        BIN,
+        SCORES,
+        float(((SCORES <= 0.5) & (BIN < 0.5)).sum()),
+    ),
+    MetricCase(
+        "false_negatives at two thresholds",
+        lambda: M.FalseNegatives(thresholds=[0.3, 0.7]),
+        BIN,
+        SCORES,
+        np.array([((SCORES <= t) & (BIN > 0.5)).sum() for t in (0.3, 0.7)], dtype=float),
+    ),
+    MetricCase(
+        "mean_squared_logarithmic_error",
+        lambda: M.MeanSquaredLogarithmicError(),
+        np.abs(REG_T),
+        np.abs(REG_P),
+        wmean(((np.log1p(np.abs(REG_P)) - np.log1p(np.abs(REG_T))) ** 2).mean(1)),
+    ),
 ]
 
 
@@ -434,3 +564,21 @@ def test_direction_tells_callbacks_what_is_better():
     assert M.get("accuracy").direction == "up"
     assert M.get("mse").direction == "down"
     assert M.AUC().direction == "up"
+
+
+def test_fbeta_and_counts_match_keras():
+    # Keras 3.15 (JAX) on this data, 2026-12-04: FBetaScore(macro, beta=2) 0.2857142984867096;
+    # FBetaScore(beta=0.5, threshold=0.3) [0.46875, 0.6666666, 0, 0.2173913];
+    # FalseNegatives(thresholds=[0.3, 0.7]) [6, 12]
+    r = np.random.default_rng(0)
+    p = r.dirichlet(np.ones(4), size=12).astype("float32")
+    t = np.eye(4)[r.integers(0, 4, 12)].astype("float32")
+    m = M.FBetaScore(average="macro", beta=2.0)
+    m.update_state(_on_backend(t), _on_backend(p))
+    assert m.result() == pytest.approx(0.2857142984867096, rel=1e-5)
+    m = M.FBetaScore(beta=0.5, threshold=0.3)
+    m.update_state(_on_backend(t), _on_backend(p))
+    np.testing.assert_allclose(m.result(), [0.46875, 0.6666666, 0.0, 0.2173913], rtol=1e-5)
+    m = M.FalseNegatives(thresholds=[0.3, 0.7])
+    m.update_state(_on_backend(t), _on_backend(p))
+    np.testing.assert_allclose(m.result(), [6.0, 12.0])

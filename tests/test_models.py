@@ -224,7 +224,13 @@ def test_trainable_flags_split_the_weights():
     model = xn.Sequential([xn.Input(shape=(4,)), Dense(3, name="frozen"), Dense(2)])
     model.get_layer("frozen").trainable = False
     assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
-    assert model.weights == model.trainable_weights + model.non_trainable_weights
+    # Keras 3's order: each layer's weights together, whatever is frozen
+    assert [w.name for w in model.weights] == [
+        "frozen/kernel",
+        "frozen/bias",
+        f"{model.layers[1].name}/kernel",
+        f"{model.layers[1].name}/bias",
+    ]
     assert all(w.name.startswith("frozen/") for w in model.non_trainable_weights)
 
 

@@ -12,9 +12,11 @@ from xpnet import (
     averages,
     backend,
     callbacks,
+    config,
     constraints,
     data,
     datasets,
+    distribution,
     initializers,
     layers,
     losses,
@@ -22,8 +24,10 @@ from xpnet import (
     models,
     ops,  # first: binds Tensor's operators
     optimizers,
+    random,
     regularizers,
     saving,
+    utils,
 )
 from xpnet.backend import (
     BackendError,
@@ -39,6 +43,7 @@ from xpnet.backend import (
     use_backend,
 )
 from xpnet.gradcheck import GradcheckError, GradcheckResult, gradcheck
+from xpnet.layers import InputSpec, Layer
 from xpnet.models import Input, Model, Sequential
 from xpnet.tensor import (
     Function,
@@ -49,29 +54,57 @@ from xpnet.tensor import (
     no_grad,
     to_numpy,
 )
+from xpnet.variables import Variable
+
+# Keras 3's top-level names for the base classes and the symbolic tensor
+Constraint = constraints.Constraint
+Initializer = initializers.Initializer
+KerasTensor = models.SymbolicTensor
+Loss = losses.Loss
+Metric = metrics.Metric
+Optimizer = optimizers.Optimizer
+Regularizer = regularizers.Regularizer
+
+
+def version() -> str:
+    """xpnet's version (``keras.version()`` gives Keras's)."""
+    return __version__
+
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackendError",
+    "Constraint",
     "Function",
     "GradcheckError",
     "GradcheckResult",
+    "Initializer",
     "Input",
+    "InputSpec",
+    "KerasTensor",
+    "Layer",
+    "Loss",
+    "Metric",
     "MixedBackendError",
     "Model",
+    "Optimizer",
     "Parameter",
+    "Regularizer",
     "Sequential",
     "Tensor",
+    "Variable",
     "__version__",
     "activations",
     "available_backends",
     "averages",
     "backend",
     "callbacks",
+    "config",
     "constraints",
     "data",
     "datasets",
+    "distribution",
     "enable_grad",
     "floatx",
     "get_backend",
@@ -86,6 +119,7 @@ __all__ = [
     "ops",
     "optimizers",
     "prefer_gpu",
+    "random",
     "regularizers",
     "require_gpu",
     "saving",
@@ -94,4 +128,6 @@ __all__ = [
     "set_seed",
     "to_numpy",
     "use_backend",
+    "utils",
+    "version",
 ]

@@ -66,6 +66,11 @@ class Callback:
     their older names.
     """
 
+    #: Under data-parallel training (:mod:`xpnet.distribution`) ``fit`` runs a
+    #: callback with this set (the progress bar, those that write files) on rank 0
+    #: only; the others run on every process and see the same (reduced) epoch logs.
+    rank_zero_only: bool = False
+
     def __init__(self) -> None:
         self.model = None
         self.params: dict[str, Any] = {}
@@ -197,6 +202,8 @@ class ProgbarLogger(Callback):
     seconds (so the bar costs nothing measurable per step); ``verbose=2``:
     one line per epoch. fit adds it by itself unless ``verbose=0``.
     """
+
+    rank_zero_only = True
 
     def __init__(self, interval: float = 0.1) -> None:
         super().__init__()
@@ -457,6 +464,8 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: the value ``monitor`` must beat first.
     """
 
+    rank_zero_only = True
+
     def __init__(
         self,
         filepath: str | os.PathLike,
@@ -500,7 +509,15 @@ class ModelCheckpoint(Callback):
             self._save(epoch, logs or {})
 
     def _save(self, epoch, logs) -> None:
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as err:
+            raise KeyError(
+                f"ModelCheckpoint: filepath {self.filepath!r} names {{{err.args[0]}}}, which is "
+                f"not in the logs at this point (available: epoch, {', '.join(logs) or 'none'}). "
+                "val_* values exist only with validation data, and only at the end of an epoch "
+                "(save_freq='epoch')."
+            ) from None
         if self.save_best_only:
             if self._better is None:
                 self._better = monitor_op(self.monitor, self.mode, self.model, "ModelCheckpoint")
@@ -670,6 +687,8 @@ class TerminateOnNaN(Callback):
 
 class CSVLogger(Callback):
     """Write each epoch's logs as a row of a CSV file (``epoch`` first, then the logs)."""
+
+    rank_zero_only = True
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
         super().__init__()

@@ -26,8 +26,12 @@ __all__ = [
     "UnitNorm",
     "deserialize",
     "get",
+    "max_norm",
+    "min_max_norm",
     "names",
+    "non_neg",
     "serialize",
+    "unit_norm",
 ]
 
 _registry = Registry("constraint")
@@ -166,3 +170,9 @@ def get(identifier: Any) -> Constraint | Any:
 serialize = _registry.serialize
 deserialize = _registry.deserialize
 names = _registry.names
+
+# Keras's lowercase names for the classes: constraints.max_norm(2.0) is MaxNorm(2.0)
+max_norm = MaxNorm
+min_max_norm = MinMaxNorm
+non_neg = NonNeg
+unit_norm = UnitNorm

@@ -31,7 +31,11 @@ __all__ = [
     "Regularizer",
     "deserialize",
     "get",
+    "l1",
+    "l1_l2",
+    "l2",
     "names",
+    "orthogonal_regularizer",
     "serialize",
 ]
 
@@ -165,3 +169,9 @@ def get(identifier: Any) -> Regularizer | Any:
 serialize = _registry.serialize
 deserialize = _registry.deserialize
 names = _registry.names
+
+# Keras's lowercase names for the classes: regularizers.l2(1e-4) is L2(1e-4)
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer

@@ -78,7 +78,9 @@ from xpnet.backend.random import (
     permutation,
     random_normal,
     random_orthogonal,
+    random_state,
     random_uniform,
+    set_random_state,
     set_seed,
     set_stream_keys,
     standard_normal,
@@ -113,6 +115,23 @@ from xpnet.backend.select import (
     xp,
 )
 
+_session_hooks: list = []
+
+
+def on_clear_session(hook) -> None:
+    """Register ``hook()`` to run in :func:`clear_session` (layers restart their names)."""
+    if hook not in _session_hooks:
+        _session_hooks.append(hook)
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """Reset xpnet's global state, as ``keras.backend.clear_session``: automatic layer
+    names start again from ``dense``, ``dense_1``... (``free_memory`` is accepted for
+    Keras compatibility: xpnet holds no graph or cache beyond the layers you keep)."""
+    for hook in _session_hooks:
+        hook()
+
+
 __all__ = [
     "BACKENDS",
     "CAPABILITIES",
@@ -132,6 +151,7 @@ __all__ = [
     "can_update_in_place",
     "capabilities",
     "check_compatible",
+    "clear_session",
     "compile_step",
     "concrete_inside_trace",
     "copy_into",
@@ -162,11 +182,13 @@ __all__ = [
     "not_traceable_reason",
     "numpy_dtype",
     "on_backend_of",
+    "on_clear_session",
     "ones_like",
     "permutation",
     "prefer_gpu",
     "random_normal",
     "random_orthogonal",
+    "random_state",
     "random_uniform",
     "reduce_max",
     "reduce_sum",
@@ -180,6 +202,7 @@ __all__ = [
     "scatter_add_standard",
     "set_backend",
     "set_floatx",
+    "set_random_state",
     "set_seed",
     "set_stream_keys",
     "sqrt_into",

@@ -9,11 +9,21 @@ from xpnet.layers.activation import (
     Softmax,
     ThresholdedReLU,
 )
-from xpnet.layers.attention import MultiHeadAttention, TransformerEncoder
+from xpnet.layers.attention import Attention, MultiHeadAttention, TransformerEncoder
 from xpnet.layers.base import InputSpec, Layer, clear_session
-from xpnet.layers.conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from xpnet.layers.conv import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from xpnet.layers.core import Dense, Identity
+from xpnet.layers.einsum_dense import EinsumDense
 from xpnet.layers.embedding import Embedding
+from xpnet.layers.lambdas import Lambda, Masking
 from xpnet.layers.merging import (
     Add,
     Average,
@@ -23,6 +33,14 @@ from xpnet.layers.merging import (
     Minimum,
     Multiply,
     Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from xpnet.layers.normalization import (
     BatchNormalization,
@@ -42,6 +60,7 @@ from xpnet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from xpnet.layers.preprocessing import CategoryEncoding, Rescaling
 from xpnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from xpnet.layers.regularization import (
     ActivityRegularization,
@@ -54,8 +73,43 @@ from xpnet.layers.regularization import (
     SpatialDropout3D,
 )
 from xpnet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from xpnet.layers.reshaping1d import Cropping1D, UpSampling1D, ZeroPadding1D
 from xpnet.layers.reshaping2d import Cropping2D, UpSampling2D, ZeroPadding2D
+from xpnet.layers.symbolic import Input, InputLayer
 from xpnet.layers.wrappers import Bidirectional, TimeDistributed
+
+# Keras's other names for the same classes (keras.layers.MaxPool2D is MaxPooling2D)
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = Conv2DTranspose
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D
+
+ALIASES = {
+    "AvgPool1D": "AveragePooling1D",
+    "AvgPool2D": "AveragePooling2D",
+    "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D",
+    "Convolution1DTranspose": "Conv1DTranspose",
+    "Convolution2DTranspose": "Conv2DTranspose",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "MaxPool1D": "MaxPooling1D",
+    "MaxPool2D": "MaxPooling2D",
+    "SeparableConvolution1D": "SeparableConv1D",
+    "SeparableConvolution2D": "SeparableConv2D",
+}
 
 __all__ = [
     "ELU",
@@ -65,34 +119,55 @@ __all__ = [
     "ActivityRegularization",
     "Add",
     "AlphaDropout",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
     "BatchNormalization",
     "Bidirectional",
+    "CategoryEncoding",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution1DTranspose",
+    "Convolution2D",
+    "Convolution2DTranspose",
+    "Cropping1D",
     "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Dot",
     "Dropout",
+    "EinsumDense",
     "Embedding",
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "GroupNormalization",
     "Identity",
+    "Input",
+    "InputLayer",
     "InputSpec",
+    "Lambda",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
+    "Masking",
+    "MaxPool1D",
+    "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
     "Maximum",
@@ -105,8 +180,12 @@ __all__ = [
     "RMSNormalization",
     "ReLU",
     "RepeatVector",
+    "Rescaling",
     "Reshape",
+    "SeparableConv1D",
     "SeparableConv2D",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
     "SimpleRNN",
     "Softmax",
     "SpatialDropout1D",
@@ -117,7 +196,17 @@ __all__ = [
     "TimeDistributed",
     "TransformerEncoder",
     "UnitNormalization",
+    "UpSampling1D",
     "UpSampling2D",
+    "ZeroPadding1D",
     "ZeroPadding2D",
+    "add",
+    "average",
     "clear_session",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 from xpnet import backend as B
 from xpnet.tensor import Tensor
 
-__all__ = ["get_mask", "set_mask"]
+__all__ = ["any_masks", "get_mask", "of", "set_mask"]
 
 _masks: dict[int, tuple[weakref.ref, Any]] = {}
 
@@ -50,3 +50,17 @@ def resolve(inputs: Any, mask: Any) -> Any:
     if mask is None:
         return get_mask(inputs)
     return mask.data if isinstance(mask, Tensor) else B.asarray(mask)  # user data: move it
+
+
+def any_masks() -> bool:
+    """Whether any live tensor carries a mask (a cheap test before looking one up)."""
+    return bool(_masks)
+
+
+def of(inputs: Any) -> Any:
+    """The mask of ``inputs``: an array, a list (one per input, None where unmasked) when
+    any of a list of inputs has one, or None."""
+    if isinstance(inputs, (list, tuple)):
+        masks = [get_mask(t) for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return get_mask(inputs)

@@ -59,6 +59,8 @@ class ReLU(_Elementwise):
     [[-1.0, 3.0]]
     """
 
+    supports_masking = True
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value = _number("ReLU", "max_value", max_value, allow_none=True, min_value=0)
@@ -92,6 +94,8 @@ class LeakyReLU(_Elementwise):
     >>> xn.to_numpy(xn.layers.LeakyReLU(negative_slope=0.5)(xn.Tensor([[-2.0, 3.0]]))).tolist()
     [[-1.0, 3.0]]
     """
+
+    supports_masking = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -132,6 +136,8 @@ class PReLU(_Elementwise):
     >>> xn.to_numpy(layer(xn.Tensor([[-4.0, 2.0]]))).tolist()
     [[-1.0, 2.0]]
     """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -185,6 +191,8 @@ class PReLU(_Elementwise):
 
 class ELU(_Elementwise):
     """Exponential linear unit layer: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise."""
+
+    supports_masking = True
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -242,6 +250,9 @@ class Softmax(_Elementwise):
     [[0.5, 0.5]]
     """
 
+    supports_masking = True
+    _mask_from_inputs = False  # its mask= masks scores, not steps: never filled from inputs
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         axes = [axis] if isinstance(axis, int) else axis
@@ -257,6 +268,17 @@ class Softmax(_Elementwise):
         self.axis = axis if isinstance(axis, int) else tuple(axis)
 
     def call(self, inputs, mask=None):
+        nd = len(inputs.shape)
+        bad = [
+            a
+            for a in ((self.axis,) if isinstance(self.axis, int) else self.axis)
+            if not -nd <= a < nd
+        ]
+        if bad:  # (shapes are Python values: no device read)
+            raise ValueError(
+                f"Softmax layer '{self.name}': axis {bad[0]} is out of range for inputs of "
+                f"rank {nd} (shape {tuple(inputs.shape)}); expected an axis in [{-nd}, {nd - 1}]."
+            )
         if mask is not None:
             inputs = ops.where(to_tensor(mask), inputs, _MASKED_LOGIT)
         return activations.softmax(inputs, axis=self.axis)
@@ -274,6 +296,8 @@ class Activation(_Elementwise):
     >>> xn.to_numpy(xn.layers.Activation("relu")(xn.Tensor([[-1.0, 2.0]]))).tolist()
     [[0.0, 2.0]]
     """
+
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

@@ -19,16 +19,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from xpnet import activations, constraints, initializers, ops, regularizers
+from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet import backend as B
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer
 from xpnet.layers.core import Dense, positive_int
+from xpnet.layers.einsum_dense import AsMatrix
 from xpnet.layers.normalization import LayerNormalization
 from xpnet.layers.regularization import Dropout
 from xpnet.tensor import Tensor
 
-__all__ = ["MultiHeadAttention", "TransformerEncoder"]
+__all__ = ["Attention", "MultiHeadAttention", "TransformerEncoder"]
 
 # Keras's "large negative number" added to masked logits (float16 cannot hold -1e9)
 _MASK_FILL = {"float16": -3e4}
@@ -73,6 +74,8 @@ class MultiHeadAttention(Layer):
     ((3, 5, 8), (3, 2, 5, 5))
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         num_heads: int,
@@ -105,7 +108,7 @@ class MultiHeadAttention(Layer):
         ):
             raise ValueError(f"{who}: expected dropout in [0, 1). Received: dropout={dropout!r}")
         self.dropout = float(dropout)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(type(self).__name__, "use_bias", use_bias)
         if isinstance(output_shape, (list, tuple)):
             if len(output_shape) != 1:
                 raise ValueError(
@@ -133,10 +136,16 @@ class MultiHeadAttention(Layer):
         self._built_weights = False
 
     # ------------------------------------------------------------------ weights
-    def _projection(self, name: str, shape: tuple[int, ...], bias_shape: tuple[int, ...]):
+    def _projection(
+        self, name: str, shape: tuple[int, ...], bias_shape: tuple[int, ...], n_in: int = 1
+    ):
+        # Keras's EinsumDense tells its initializer which kernel axes are inputs (the first
+        # n_in) and which are outputs, so fans are (prod(inputs), prod(outputs)), not a
+        # convolution's: drawing the (fan_in, fan_out) matrix and reshaping it gives that
+        fans = (math.prod(shape[:n_in]), math.prod(shape[n_in:]))
         kernel = self.add_weight(
-            f"{name}_kernel", shape, self.kernel_initializer, self.kernel_regularizer,
-            self.kernel_constraint,
+            f"{name}_kernel", shape, AsMatrix(self.kernel_initializer, fans),
+            self.kernel_regularizer, self.kernel_constraint,
         )  # fmt: skip
         bias = None
         if self.use_bias:
@@ -159,7 +168,9 @@ class MultiHeadAttention(Layer):
         self.query_kernel, self.query_bias = self._projection("query", (d_query, h, kd), (h, kd))
         self.key_kernel, self.key_bias = self._projection("key", (d_key, h, kd), (h, kd))
         self.value_kernel, self.value_bias = self._projection("value", (d_value, h, vd), (h, vd))
-        self.output_kernel, self.output_bias = self._projection("output", (h, vd, d_out), (d_out,))
+        self.output_kernel, self.output_bias = self._projection(
+            "output", (h, vd, d_out), (d_out,), n_in=2
+        )
         self._dims = (d_query, d_value, d_key)
         self._built_weights = True
 
@@ -349,7 +360,9 @@ class TransformerEncoder(Layer):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.normalize_first = bool(normalize_first)
+        self.normalize_first = _checks.boolean(
+            type(self).__name__, "normalize_first", normalize_first
+        )
 
     def build(self, input_shape) -> None:
         hidden = int(input_shape[-1])
@@ -418,4 +431,111 @@ class TransformerEncoder(Layer):
             bias_initializer=initializers.serialize(self.bias_initializer),
             normalize_first=self.normalize_first,
         )
+        return config
+
+
+class Attention(Layer):
+    """Dot-product (Luong-style) attention, as Keras's ``Attention``.
+
+    Called on ``[query, value]`` or ``[query, value, key]`` (``key`` defaults to
+    ``value``), each ``(batch, steps, dim)``: ``scores = query @ key^T`` (times a
+    learned scalar with ``use_scale``), or with ``score_mode="concat"``
+    ``sum(tanh(query_i + key_j))`` (times a learned scalar weight); padded value
+    steps (the value's mask) get no attention; the result ``softmax(scores) @ value``
+    is zeroed at padded query steps.
+
+    Args:
+        use_scale: learn a scalar that scales the scores (starts at 1).
+        score_mode: "dot" or "concat".
+        dropout: dropout rate on the attention weights (training only).
+        seed: the dropout's seed.
+    """
+
+    supports_masking = True
+
+    def __init__(
+        self,
+        use_scale: bool = False,
+        score_mode: str = "dot",
+        dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(
+                f"Attention: score_mode must be 'dot' or 'concat'; received {score_mode!r}."
+            )
+        self.use_scale = bool(use_scale)
+        self.score_mode = score_mode
+        self.dropout = float(dropout)
+        self.seed = seed
+        self.attention_dropout = Dropout(self.dropout, seed=seed, name=f"{self.name}_dropout")
+
+    def build(self, input_shape) -> None:
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) not in (2, 3):
+            raise ValueError(
+                f"Attention layer '{self.name}' expects a list [query, value] or "
+                f"[query, value, key]; received input shape {input_shape}."
+            )
+        self.scale = self.add_weight("scale", (), "ones") if self.use_scale else None
+        self.concat_score_weight = (
+            self.add_weight("concat_score_weight", (), "ones")
+            if self.score_mode == "concat"
+            else None
+        )
+
+    def _scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, ops.matrix_transpose(key))
+            return scores * self.scale if self.scale is not None else scores
+        q = ops.expand_dims(query, -2)  # (B, T, 1, d)
+        k = ops.expand_dims(key, -3)  # (B, 1, S, d)
+        summed = q + k if self.scale is None else (q + k) * self.scale
+        return ops.sum(ops.tanh(summed), axis=-1) * self.concat_score_weight
+
+    def call(
+        self,
+        inputs,
+        mask=None,
+        training=None,
+        return_attention_scores: bool = False,
+        use_causal_mask: bool = False,
+    ):
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) > 2 else value
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask, None]
+        q_mask = masks[0] if masks else None
+        v_mask = masks[1] if len(masks) > 1 else None
+        scores = self._scores(query, key)  # (B, T, S)
+        xp = scores.xp
+        hide = None
+        if v_mask is not None:
+            hide = ~_bool_data(v_mask, xp)[:, None, :]
+        if use_causal_mask:
+            t, s = scores.shape[-2], scores.shape[-1]
+            rows = xp.arange(t, device=B.device_of(scores.data))[:, None]
+            cols = xp.arange(s, device=B.device_of(scores.data))[None, :]
+            causal = (cols > rows)[None, :, :]
+            hide = causal if hide is None else (hide | causal)
+        if hide is not None:
+            scores = scores + xp.astype(hide, scores.dtype) * _mask_fill(scores.dtype)
+        weights = ops.softmax(scores, axis=-1)
+        dropped = self.attention_dropout(weights, training=training) if self.dropout else weights
+        out = ops.matmul(dropped, value)
+        if q_mask is not None:
+            out = out * xp.astype(_bool_data(q_mask, xp), out.dtype)[:, :, None]
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            return mask[0]
+        return mask
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            use_scale=self.use_scale, score_mode=self.score_mode, dropout=self.dropout,
+            seed=self.seed,
+        )  # fmt: skip
         return config

@@ -16,16 +16,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet import constraints as constraints_mod
 from xpnet import initializers as initializers_mod
 from xpnet import regularizers as regularizers_mod
 from xpnet._registry import snake_case
+from xpnet.layers import _mask
 from xpnet.tensor import Parameter, Tensor, no_grad
 
 __all__ = ["InputSpec", "Layer", "clear_session", "dry_run", "in_dry_run", "to_tensor"]
@@ -82,17 +85,54 @@ def _unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
-def clear_session() -> None:
-    """Restart automatic layer names (``dense``, ``dense_1``, ...) from the beginning."""
+def clear_session(free_memory: bool = True) -> None:
+    """Restart automatic layer names (``dense``, ``dense_1``, ...) from the beginning
+    (what ``xn.backend.clear_session()`` does, as in Keras)."""
     _names.clear()
+
+
+B.on_clear_session(_names.clear)
 
 
 class _CallContext(threading.local):
     training: bool | None = None
     dry_run = False
+    budget: list[int] | None = None  # [elements left] while a saved model is rebuilt
 
 
 _context = _CallContext()
+
+
+class WeightBudgetError(ValueError):
+    """A model rebuilt from a file asks for more than the file carries (see
+    :func:`restoring_weights`)."""
+
+
+@contextlib.contextmanager
+def restoring_weights(elements: int) -> Iterator[None]:
+    """Rebuild layers whose weights a file will overwrite: ``add_weight`` runs no
+    initializer (no random draw, no costly Orthogonal) and refuses, before allocating,
+    weights beyond ``elements`` values in all; dry-run placeholders are held to
+    ``max(elements, 2**22)`` values. So a file cannot make a model larger than the
+    weights it holds."""
+    saved = _context.budget
+    _context.budget = [int(elements)]
+    try:
+        yield
+    finally:
+        _context.budget = saved
+
+
+def check_placeholder(shape) -> None:
+    """While :func:`restoring_weights`: refuse placeholder inputs past the budget."""
+    budget = _context.budget
+    if budget is not None:
+        n = math.prod(int(d) for d in shape)
+        if n > max(budget[0], 1 << 22):
+            raise WeightBudgetError(
+                f"the model's inputs of shape {tuple(shape)} ({n} values per sample) are "
+                "larger than the file's weights allow."
+            )
 
 
 @contextlib.contextmanager
@@ -156,6 +196,7 @@ class Layer:
     """
 
     _call_has_training: bool | None = None
+    supports_masking = False  # whether compute_mask passes the inputs' mask on (Keras's flag)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -184,7 +225,7 @@ class Layer:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string; received name={name!r}.")
         self.name = name or _unique_name(snake_case(type(self).__name__))
-        self._trainable = bool(trainable)
+        self._trainable = _checks.boolean(type(self).__name__, "trainable", trainable)
         self.dtype = dtype or B.floatx()
         self.built = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
@@ -202,21 +243,89 @@ class Layer:
 
     def add_weight(
         self,
-        name: str,
-        shape: Sequence[int],
-        initializer: Any = "zeros",
+        *args: Any,
+        shape: Sequence[int] | None = None,
+        initializer: Any = None,
+        dtype: str | None = None,
+        trainable: bool = True,
+        autocast: bool = True,
         regularizer: Any = None,
         constraint: Any = None,
-        trainable: bool = True,
-        dtype: str | None = None,
+        aggregation: str = "none",
+        overwrite_with_gradient: bool = False,
+        name: str | None = None,
     ) -> Parameter:
-        """Create a :class:`Parameter` (assign it to an attribute to track it)."""
+        """Create a :class:`Parameter` (assign it to an attribute to track it).
+
+        Keras 3's signature: ``add_weight(shape=(4, 8), initializer="zeros",
+        name="kernel")``; ``shape`` defaults to ``()`` (a scalar) and
+        ``initializer`` to ``"glorot_uniform"`` for float weights, ``"zeros"``
+        for the others, as in Keras. The positional form ``add_weight(shape,
+        initializer, dtype)`` works too, and so does xpnet's older
+        ``add_weight(name, shape, initializer, regularizer, constraint)``
+        (recognized by a string first). ``autocast``, ``aggregation`` and
+        ``overwrite_with_gradient`` are accepted for Keras compatibility; they
+        change nothing here (xpnet has one device per model and no float8).
+        """
+        if args and isinstance(args[0], str):  # xpnet's (name, shape, initializer, reg, cons)
+            if len(args) > 5:
+                raise TypeError(
+                    f"add_weight() takes at most 5 positional arguments after self "
+                    f"(name, shape, initializer, regularizer, constraint); got {len(args)}."
+                )
+            legacy = dict(zip(("name", "shape", "initializer", "regularizer", "constraint"), args))
+            name = legacy["name"]
+            shape = legacy.get("shape", shape)
+            initializer = legacy.get("initializer", initializer)
+            regularizer = legacy.get("regularizer", regularizer)
+            constraint = legacy.get("constraint", constraint)
+        elif args:  # Keras 3's positional order
+            if len(args) > 3:
+                raise TypeError(
+                    "add_weight() takes at most 3 positional arguments (shape, initializer, "
+                    f"dtype); got {len(args)}. Pass the others by keyword."
+                )
+            given = dict(zip(("shape", "initializer", "dtype"), args))
+            for key, value in (("shape", shape), ("initializer", initializer), ("dtype", dtype)):
+                if key in given and value is not None:
+                    raise ValueError(
+                        f"add_weight(): `{key}` was passed both positionally and as a keyword."
+                    )
+            shape = given.get("shape", shape)
+            initializer = given.get("initializer", initializer)
+            dtype = given.get("dtype", dtype)
+        dtype = dtype or self.dtype
+        if initializer is None:
+            initializer = "glorot_uniform" if _is_float_name(dtype) else "zeros"
         init = initializers_mod.get(initializer)
+        if shape is None:
+            shape = ()
+        elif isinstance(shape, int):
+            shape = (shape,)
+        if any(s is None for s in shape):
+            raise ValueError(
+                f"Layer '{self.name}': add_weight() needs a fully defined shape; got "
+                f"{tuple(shape)} (None entries). Build the weight in build(input_shape) from "
+                "the known sizes."
+            )
         shape = tuple(int(s) for s in shape)
+        if name is None:
+            self._weight_count = getattr(self, "_weight_count", 0) + 1
+            name = "variable" if self._weight_count == 1 else f"variable_{self._weight_count - 1}"
+        budget = _context.budget
+        if budget is not None:  # rebuilt from a file: its weights replace these values
+            n = math.prod(shape)
+            if n > budget[0] or min(shape, default=1) < 0:
+                raise WeightBudgetError(
+                    f"layer '{self.name}' asks for weight {name!r} of shape {shape}, more "
+                    "values than the file holds."
+                )
+            budget[0] -= n
+            init = initializers_mod.get("zeros")
         p = Parameter(
-            init(shape, dtype or self.dtype),
+            init(shape, dtype),
             trainable=trainable and self._trainable,
-            dtype=dtype or self.dtype,
+            dtype=dtype,
             name=f"{self.name}/{name}",
         )
         if not trainable:
@@ -233,6 +342,7 @@ class Layer:
             if isinstance(shape, list):
                 return [zeros(s) for s in shape]
             dims = tuple(1 if d is None else int(d) for d in shape)
+            check_placeholder(dims)
             return Tensor._make(
                 xp.zeros(dims, dtype=B.dtype(self.dtype, xp), device=B.device()), None
             )
@@ -243,6 +353,20 @@ class Layer:
         if isinstance(input_shape, tuple) and input_shape and input_shape[0] is None:
             return _with_batch(shape, None)
         return shape
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output, given its inputs' ``mask`` (Keras's rule).
+
+        By default the mask passes through unchanged where the layer sets
+        ``supports_masking = True`` (elementwise and per-step layers: Dense,
+        Activation, Dropout, the normalizations, ...) and is dropped
+        elsewhere. Override it in a layer that changes the steps (see
+        :class:`~xpnet.layers.Masking`). Masks are boolean backend arrays,
+        usually ``(batch, steps)``.
+        """
+        if not self.supports_masking:
+            return None
+        return mask
 
     def check_input_values(self, inputs) -> None:
         """Check the values of whole input arrays once, before training or predicting on them.
@@ -280,12 +404,20 @@ class Layer:
             cls._call_has_training = has_training
         if has_training:
             kwargs["training"] = training
+        in_mask = _mask.of(inputs) if _mask.any_masks() else None
+        if in_mask is not None and "mask" not in kwargs and _call_takes_mask(cls):
+            kwargs["mask"] = in_mask  # Keras passes the inputs' mask to call(..., mask=)
         saved = _context.training
         _context.training = training
         try:
             out = self.call(inputs, *args, **kwargs)
         finally:
             _context.training = saved
+        if in_mask is not None and isinstance(out, Tensor) and _mask.get_mask(out) is None:
+            if out is inputs:  # an identity call: the output keeps the inputs' mask
+                pass
+            else:
+                _mask.set_mask(out, self.compute_mask(inputs, in_mask))
         if self.activity_regularizer is not None:
             self._activity_losses = [self.activity_regularizer(out) / max(out.shape[0], 1)]
         return out
@@ -294,10 +426,36 @@ class Layer:
         self.build(shape)
         self.built = True
 
+    # ------------------------------------------------------------------ graph
+    def _node_tensor(self, what: str):
+        nodes = self.__dict__.get("_inbound_nodes") or []
+        if not nodes and "_sequential_output" in self.__dict__:
+            return self.__dict__["_sequential_output"]
+        if not nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has no {what} yet: it has not been called on a symbolic "
+                "tensor (xn.Input or a functional model's layers)."
+            )
+        if len(nodes) > 1:
+            raise AttributeError(
+                f"Layer '{self.name}' was called {len(nodes)} times (a shared layer); its {what} "
+                "is ambiguous. Keep the tensors its calls return instead."
+            )
+        return nodes[0]
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's one call in a functional model (as Keras)."""
+        node = self._node_tensor("output")
+        if not hasattr(node, "outputs"):  # a layer of a Sequential model: its output's shape
+            return node
+        outs = node.outputs
+        return outs[0] if len(outs) == 1 else list(outs)
+
     # ------------------------------------------------------------------ weights
     def _children(self) -> Iterator[Any]:
         for key, value in self.__dict__.items():
-            if key not in ("_activity_losses",):
+            if key not in ("_activity_losses", "_inbound_nodes"):
                 yield value
 
     def _walk(self, trainable_only: bool) -> tuple[list[Parameter], list[Layer]]:
@@ -356,8 +514,47 @@ class Layer:
 
     @property
     def weights(self) -> list[Parameter]:
-        """Trainable weights first, then the others (as Keras orders them)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight in Keras 3's order: each layer's own weights together (those created
+        trainable first, then the others, e.g. BatchNormalization's gamma, beta,
+        moving_mean, moving_variance), then its sublayers' in turn, depth first.
+
+        So ``set_weights(keras_model.get_weights())`` copies a Keras 3 model's
+        weights into the same architecture.
+        """
+        out: list[Parameter] = []
+        seen: set[int] = set()
+
+        def visit(layer: Layer) -> None:
+            own: list[Parameter] = []
+            subs: list[Layer] = []
+
+            def collect(obj: Any) -> None:
+                if isinstance(obj, Parameter):
+                    own.append(obj)
+                elif isinstance(obj, Layer):
+                    subs.append(obj)
+                elif isinstance(obj, (list, tuple)):
+                    for v in obj:
+                        collect(v)
+                elif isinstance(obj, dict):
+                    for v in obj.values():
+                        collect(v)
+
+            for v in layer._children():
+                collect(v)
+            for group in ([p for p in own if p._trainable], [p for p in own if not p._trainable]):
+                for p in group:
+                    if id(p) not in seen:
+                        seen.add(id(p))
+                        out.append(p)
+            for sub in subs:
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    visit(sub)
+
+        seen.add(id(self))
+        visit(self)
+        return out
 
     @property
     def layers(self) -> list[Layer]:
@@ -433,6 +630,23 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+_takes_mask: dict[type, bool] = {}
+
+
+def _call_takes_mask(cls: type) -> bool:
+    found = _takes_mask.get(cls)
+    if found is None:
+        found = getattr(cls, "_mask_from_inputs", True) and (
+            "mask" in inspect.signature(cls.call).parameters
+        )
+        _takes_mask[cls] = found
+    return found
+
+
+def _is_float_name(dtype: Any) -> bool:
+    return "float" in str(dtype)
 
 
 def _with_batch(shape, batch):

@@ -18,12 +18,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import activations, constraints, initializers, ops, regularizers
+from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.core import positive_int
 from xpnet.ops import nn as nn_ops
 
-__all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+__all__ = [
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+]
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -106,7 +114,7 @@ class _BaseConv(Layer):
         self.padding = normalize_padding(who, padding, allow_causal)
         self.data_format = normalize_data_format(who, data_format)
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(type(self).__name__, "use_bias", use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.bias_constraint = constraints.get(bias_constraint)
@@ -419,7 +427,7 @@ class Conv2DTranspose(_BaseConv):
         self.filters = positive_int(who, "filters", filters)
         self.output_padding = None
         if output_padding is not None:
-            op = normalize_tuple(who, "output_padding", output_padding, 2, minimum=0)
+            op = normalize_tuple(who, "output_padding", output_padding, self.rank, minimum=0)
             for o, s in zip(op, self.strides):
                 if o >= s:
                     raise ValueError(
@@ -444,14 +452,16 @@ class Conv2DTranspose(_BaseConv):
         self._set_input_spec(channels)
 
     def call(self, inputs):
+        kernel = self.kernel if self.rank == 2 else ops.expand_dims(self.kernel, 0)
+        op = self.output_padding
         y = nn_ops.conv2d_transpose(
             self._to_nhwc(inputs),
-            self.kernel,
+            kernel,
             self.bias,
-            strides=self.strides,
+            strides=self._as2d(self.strides),
             padding=self.padding,
-            output_padding=self.output_padding,
-            dilation_rate=self.dilation_rate,
+            output_padding=None if op is None else self._as2d(op, fill=0),
+            dilation_rate=self._as2d(self.dilation_rate),
         )
         return self._from_nhwc(self.activation(y))
 
@@ -478,6 +488,37 @@ class Conv2DTranspose(_BaseConv):
             kernel_constraint=constraints.serialize(self.kernel_constraint),
         )
         return config
+
+
+class Conv1DTranspose(Conv2DTranspose):
+    """Transposed 1-D convolution over (batch, steps, channels); kernel ``(k, filters, C)``.
+
+    Output length as Conv2DTranspose's per axis. Arguments as Conv2DTranspose, with
+    ints for ``kernel_size``, ``strides``, ``dilation_rate`` and ``output_padding``.
+
+    >>> import numpy as np, xpnet as xn
+    >>> up = xn.layers.Conv1DTranspose(3, 3, strides=2, padding="same")
+    >>> up(np.ones((1, 4, 2), "float32")).shape
+    (1, 8, 3)
+    """
+
+    rank = 1
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=1,
+        **kwargs,
+    ):
+        super().__init__(
+            filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
+            **kwargs,
+        )  # fmt: skip
 
 
 class _Depthwise(_BaseConv):
@@ -652,7 +693,7 @@ class SeparableConv2D(_Depthwise):
         )
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel",
-            (1, 1, channels * self.depth_multiplier, self.filters),
+            (*(1,) * self.rank, channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer,
             self.pointwise_regularizer,
             self.pointwise_constraint,
@@ -662,15 +703,18 @@ class SeparableConv2D(_Depthwise):
 
     def call(self, inputs):
         x = self._to_nhwc(inputs)
-        kh, kw, c, m = self.depthwise_kernel.shape
-        grouped = ops.reshape(self.depthwise_kernel, (kh, kw, 1, c * m))
+        kernel = self.depthwise_kernel
+        if self.rank == 1:
+            kernel = ops.expand_dims(kernel, 0)
+        kh, kw, c, m = kernel.shape
+        grouped = ops.reshape(kernel, (kh, kw, 1, c * m))
         depth = nn_ops.conv2d(
             x,
             grouped,
             None,
-            strides=self.strides,
-            padding=self._pads(x.shape[1:-1]),
-            dilation_rate=self.dilation_rate,
+            strides=self._as2d(self.strides),
+            padding=self._pads(x.shape[1:-1][-self.rank :]),
+            dilation_rate=self._as2d(self.dilation_rate),
             groups=c,
         )
         pointwise = ops.reshape(self.pointwise_kernel, (c * m, self.filters))
@@ -693,3 +737,21 @@ class SeparableConv2D(_Depthwise):
             pointwise_constraint=constraints.serialize(self.pointwise_constraint),
         )
         return config
+
+
+class SeparableConv1D(SeparableConv2D):
+    """Depthwise separable 1-D convolution over (batch, steps, channels): kernels
+    ``depthwise_kernel`` (k, C, depth_multiplier) and ``pointwise_kernel``
+    (1, C * depth_multiplier, filters), as Keras's. Arguments as SeparableConv2D, with ints.
+
+    >>> import numpy as np, xpnet as xn
+    >>> xn.layers.SeparableConv1D(4, 3)(np.ones((1, 6, 2), dtype="float32")).shape
+    (1, 4, 4)
+    """
+
+    rank = 1
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, **kwargs):  # fmt: skip
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         **kwargs)  # fmt: skip

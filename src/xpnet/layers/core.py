@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import activations, constraints, initializers, ops, regularizers
+from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet._checks import positive_int
 from xpnet.layers.base import InputSpec, Layer
 
@@ -33,6 +33,8 @@ class Dense(Layer):
     ((2, 3), (3,))
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         units: int,
@@ -49,7 +51,7 @@ class Dense(Layer):
         super().__init__(**kwargs)
         self.units = positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(type(self).__name__, "use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -112,6 +114,8 @@ class Dense(Layer):
 
 class Identity(Layer):
     """Returns its input unchanged (a placeholder in a model)."""
+
+    supports_masking = True
 
     def call(self, inputs):
         return inputs

@@ -15,14 +15,34 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from xpnet import ops
+from xpnet import _checks, ops
+from xpnet import backend as B
 from xpnet.layers.base import Layer
 
-__all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"]
+__all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
+]
 
 
 class _Merge(Layer):
     """Shared checks: a list of inputs, how many, and whether their shapes fit together."""
+
+    supports_masking = True
 
     _arity: int | None = None  # exactly this many inputs (None: one or more)
 
@@ -64,6 +84,18 @@ class _Merge(Layer):
 
     def _merge(self, inputs):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def compute_mask(self, inputs, mask=None):
+        """A step is kept where every masked input keeps it (unmasked inputs keep all)."""
+        if mask is None:
+            return None
+        masks = [m for m in (mask if isinstance(mask, (list, tuple)) else [mask]) if m is not None]
+        if not masks:
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = out & m
+        return out
 
     def compute_output_shape(self, input_shape):
         return _broadcast_shapes(self, self._check_list(input_shape))
@@ -200,6 +232,29 @@ class Concatenate(_Merge):
     def _merge(self, inputs):
         return ops.concat(inputs, axis=self.axis % inputs[0].ndim)
 
+    def compute_mask(self, inputs, mask=None):
+        """Along a masked axis the masks join (unmasked inputs count as all kept); along
+        a feature axis a step is kept where every input keeps it, as in Keras."""
+        if mask is None or not isinstance(mask, (list, tuple)):
+            return mask
+        if all(m is None for m in mask):
+            return None
+        like = next(m for m in mask if m is not None)
+        xp = B.namespace(like)
+        filled = [
+            xp.ones(tuple(t.shape[: like.ndim]), dtype=xp.bool, device=B.device_of(like))
+            if m is None
+            else m
+            for m, t in zip(mask, inputs)
+        ]
+        axis = self.axis % inputs[0].ndim
+        if axis < like.ndim:
+            return xp.concat(filled, axis=axis)
+        out = filled[0]
+        for m in filled[1:]:
+            out = out & m
+        return out
+
     def compute_output_shape(self, input_shape):
         shapes = self._check_list(input_shape)
         nd = len(shapes[0])
@@ -265,7 +320,7 @@ class Dot(_Merge):
                 f"Dot: expected an int or a pair of ints for axes. Received: axes={axes!r}"
             )
         self.axes = int(axes) if isinstance(axes, numbers.Integral) else [int(a) for a in axes]
-        self.normalize = bool(normalize)
+        self.normalize = _checks.boolean(type(self).__name__, "normalize", normalize)
 
     def _resolve(self, shapes: list[tuple]) -> tuple[int, int]:
         pair = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
@@ -325,3 +380,47 @@ def _l2_normalize(x, axis: int):
     """``x / max(||x||, 1e-7)`` along ``axis`` (Keras's epsilon) = ``x * rsqrt(max(ss, 1e-14))``."""
     square_sum = ops.sum(x * x, axis=axis, keepdims=True)
     return x * ops.clip(square_sum, min=1e-14) ** -0.5
+
+
+# --------------------------------------------------------------------------- functional helpers
+# keras.layers.add(...) and friends: make the layer and call it on the inputs in one go.
+
+
+def add(inputs, **kwargs: Any):
+    """``Add(**kwargs)(inputs)``."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs: Any):
+    """``Subtract(**kwargs)(inputs)``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs: Any):
+    """``Multiply(**kwargs)(inputs)``."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs: Any):
+    """``Average(**kwargs)(inputs)``."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs: Any):
+    """``Maximum(**kwargs)(inputs)``."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs: Any):
+    """``Minimum(**kwargs)(inputs)``."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis: int = -1, **kwargs: Any):
+    """``Concatenate(axis=axis, **kwargs)(inputs)``."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes: int | tuple[int, int] = -1, normalize: bool = False, **kwargs: Any):
+    """``Dot(axes=axes, normalize=normalize, **kwargs)(inputs)``."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

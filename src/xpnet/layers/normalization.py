@@ -91,7 +91,8 @@ class _Affine(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.center, self.scale = bool(center), bool(scale)
+        self.center = _checks.boolean(type(self).__name__, "center", center)
+        self.scale = _checks.boolean(type(self).__name__, "scale", scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
@@ -173,6 +174,8 @@ class BatchNormalization(_Affine):
     >>> xn.to_numpy(y).ravel().tolist(), xn.to_numpy(bn.moving_mean).tolist()
     ([-1.0, 1.0], [1.0])
     """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -305,6 +308,8 @@ class LayerNormalization(_Affine):
     [[-1.0, 1.0], [-1.0, 1.0]]
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         axis: int | Sequence[int] = -1,
@@ -333,7 +338,7 @@ class LayerNormalization(_Affine):
         )
         self.axis = _check_axis("LayerNormalization", axis)
         self.epsilon = _check_epsilon("LayerNormalization", epsilon)
-        self.rms_scaling = bool(rms_scaling)
+        self.rms_scaling = _checks.boolean(type(self).__name__, "rms_scaling", rms_scaling)
 
     def build(self, input_shape) -> None:
         self._axes = _resolve_axes(self, self.axis, input_shape)
@@ -382,6 +387,8 @@ class GroupNormalization(_Affine):
     >>> gn(np.random.default_rng(0).normal(size=(2, 5, 4))).shape
     (2, 5, 4)
     """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -520,6 +527,8 @@ class UnitNormalization(Layer):
     [[0.6, 0.8]]
     """
 
+    supports_masking = True
+
     def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = _check_axis("UnitNormalization", axis)
@@ -570,6 +579,8 @@ class Normalization(Layer):
     [[0.0, 2.0]]
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         axis: int | Sequence[int] | None = -1,
@@ -602,7 +613,7 @@ class Normalization(Layer):
             if (v < 0).any():
                 raise ValueError(f"Normalization: variance must be >= 0. Received: {variance!r}")
             self.input_mean, self.input_variance = m.tolist(), v.tolist()
-        self.invert = bool(invert)
+        self.invert = _checks.boolean(type(self).__name__, "invert", invert)
         self._adapted = False
 
     # ---------------------------------------------------------------- building

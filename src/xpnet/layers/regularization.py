@@ -124,6 +124,8 @@ class Dropout(_Noise):
     [0.0, 2.0]
     """
 
+    supports_masking = True
+
     def __init__(
         self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any
     ) -> None:
@@ -273,6 +275,8 @@ class GaussianNoise(_Noise):
     [[0.0, 0.0, 0.0]]
     """
 
+    supports_masking = True
+
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         ok = isinstance(stddev, numbers.Real) and not isinstance(stddev, bool)
@@ -310,6 +314,8 @@ class GaussianDropout(_Noise):
     >>> xn.layers.GaussianDropout(0.3)(np.ones((2, 5)), training=True).shape
     (2, 5)
     """
+
+    supports_masking = True
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
@@ -359,6 +365,8 @@ class AlphaDropout(_Noise):
     (2, 5)
     """
 
+    supports_masking = True
+
     def __init__(
         self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any
     ) -> None:
@@ -405,6 +413,8 @@ class ActivityRegularization(Layer):
     >>> float(layer.losses[0].item())          # 0.5 * (1 + 4 + 0 + 4) / batch 2
     2.25
     """
+
+    supports_masking = True
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         for name, value in (("l1", l1), ("l2", l2)):

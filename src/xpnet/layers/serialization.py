@@ -19,8 +19,11 @@ from xpnet.layers.base import Layer
 __all__ = [
     "custom_object_scope",
     "deserialize_layer",
+    "get_registered_name",
+    "get_registered_object",
     "layer_class",
     "register_builtin",
+    "register_keras_serializable",
     "serialize_layer",
 ]
 
@@ -58,6 +61,59 @@ def register_builtin(*classes: type) -> None:
         _registered.setdefault(cls.__name__, cls)
 
 
+_user: dict[str, Any] = {}  # "package>name" -> class or function
+_user_names: dict[int, str] = {}  # id(object) -> "package>name"
+
+
+def register_keras_serializable(package: str = "Custom", name: str | None = None):
+    """Decorator: make a class or function of yours known by name when loading.
+
+    As in Keras, it is filed under ``"package>name"`` (``name`` defaults to
+    the class or function name), and ``load_model`` then finds it without
+    ``custom_objects``. Only registered objects can be named by a file; nothing
+    is ever imported from a module path written in one.
+    """
+    if not isinstance(package, str) or ">" in package or not package:
+        raise ValueError(
+            f"register_keras_serializable: package must be a non-empty string without '>'; "
+            f"received {package!r}."
+        )
+
+    def deco(obj):
+        if not callable(obj):
+            raise TypeError(
+                f"register_keras_serializable decorates classes and functions; received "
+                f"{type(obj).__name__}."
+            )
+        key = f"{package}>{name or obj.__name__}"
+        if isinstance(obj, type) and not hasattr(obj, "get_config"):
+            raise TypeError(
+                f"Cannot register {obj.__name__}: a registered class needs get_config() "
+                "(and from_config if its constructor arguments differ)."
+            )
+        _user[key] = obj
+        _user_names[id(obj)] = key
+        return obj
+
+    return deco
+
+
+def get_registered_name(obj: Any) -> str:
+    """The ``"package>name"`` under which ``obj`` was registered, else its own name."""
+    return _user_names.get(id(obj), getattr(obj, "__name__", type(obj).__name__))
+
+
+def get_registered_object(name: str, custom_objects: Mapping[str, Any] | None = None) -> Any:
+    """The object registered (or passed in ``custom_objects`` / a scope) as ``name``, or None."""
+    for objects in (dict(custom_objects or {}), *reversed(_scope.objects)):
+        if name in objects:
+            return objects[name]
+    if name in _user:
+        return _user[name]
+    short = [obj for key, obj in _user.items() if key.split(">", 1)[1] == name]
+    return short[0] if len(short) == 1 else None
+
+
 def _builtin_classes() -> dict[str, type]:
     import xpnet.layers as layers_mod
 
@@ -79,6 +135,9 @@ def layer_class(name: str) -> type:
     classes = _builtin_classes()
     if name in classes:
         return classes[name]
+    registered = get_registered_object(name)
+    if isinstance(registered, type):
+        return registered
     raise ValueError(
         f"Unknown layer class {name!r}. If it is your own layer or model, pass it to "
         f"load_model(..., custom_objects={{'{name}': {name}}}). Known: "

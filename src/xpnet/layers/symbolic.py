@@ -12,9 +12,9 @@ the layers never import the models.
 
 from __future__ import annotations
 
+from xpnet import _checks, ops
 from xpnet import backend as B
-from xpnet import ops
-from xpnet.layers.base import Layer, dry_run
+from xpnet.layers.base import Layer, check_placeholder, dry_run
 from xpnet.layers.serialization import register_builtin
 from xpnet.tensor import Tensor, no_grad
 
@@ -125,7 +125,30 @@ class Node:
         self.outputs: list[SymbolicTensor] = []
 
     def parents(self) -> list[SymbolicTensor]:
-        return flatten(self.inputs)
+        extra = symbolic_leaves((self.args, self.kwargs))
+        return flatten(self.inputs) + extra if extra else flatten(self.inputs)
+
+
+def symbolic_leaves(struct) -> list:
+    """The SymbolicTensors inside nested lists, tuples and dicts (extra call arguments)."""
+    if isinstance(struct, SymbolicTensor):
+        return [struct]
+    if isinstance(struct, (list, tuple)):
+        return [t for s in struct for t in symbolic_leaves(s)]
+    if isinstance(struct, dict):
+        return [t for s in struct.values() for t in symbolic_leaves(s)]
+    return []
+
+
+def map_symbolic(struct, fn):
+    """``struct`` with each SymbolicTensor leaf replaced by ``fn(leaf)`` (lists, tuples, dicts)."""
+    if isinstance(struct, SymbolicTensor):
+        return fn(struct)
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(map_symbolic(s, fn) for s in struct)
+    if isinstance(struct, dict):
+        return {k: map_symbolic(v, fn) for k, v in struct.items()}
+    return struct
 
 
 def flatten(struct) -> list:
@@ -243,6 +266,7 @@ _PROBE_SIZE = 16  # stands in for unknown non-batch dimensions during the dry ru
 
 def _placeholder(t: SymbolicTensor, fill: int) -> Tensor:
     shape = tuple((1 if i == 0 else fill) if d is None else d for i, d in enumerate(t.shape))
+    check_placeholder(shape)
     xp = B.xp()
     return Tensor._make(xp.zeros(shape, dtype=B.dtype(t.dtype, xp), device=B.device()), None)
 
@@ -264,12 +288,16 @@ def probe(layer: Layer, inputs, args=(), kwargs=None, fill: int = _PROBE_SIZE):
     kw.setdefault("training", False)
 
     def run(size):
+        def fill(t):
+            return _placeholder(t, size)
+
+        a, k = map_symbolic(args, fill), map_symbolic(kw, fill)
         with no_grad(), dry_run():
-            out = layer(_map(inputs, lambda t: _placeholder(t, size)), *args, **kw)
+            out = layer(_map(inputs, fill), *a, **k)
         return [(tuple(o.shape), _dtype_name(o.dtype)) for o in flatten(out)], out
 
     first, out = run(fill)
-    flat_in = flatten(inputs)
+    flat_in = flatten(inputs) + symbolic_leaves((args, kw))
     batch_free = any(t.shape[0] is None for t in flat_in)
     unknown = any(d is None for t in flat_in for d in t.shape[1:])
     second = run(fill + 1)[0] if unknown else first
@@ -292,17 +320,12 @@ def _dtype_name(dtype) -> str:
 
 def symbolic_call(layer: Layer, inputs, args, kwargs, training):
     """``layer(inputs)`` on SymbolicTensors: dry-run to build, record a Node, return outputs."""
-    for value in (*args, *kwargs.values()):
-        if any(isinstance(t, SymbolicTensor) for t in flatten(value)):
-            raise TypeError(
-                f"Layer '{layer.name}': symbolic tensors must be passed as the first argument "
-                "(a list of them for several inputs), not as extra arguments."
-            )
     if training is not None:
         kwargs = {**kwargs, "training": training}
     specs, many, container = probe(layer, inputs, args, kwargs)
     node = Node(layer, inputs, args, kwargs)
     node.outputs = [SymbolicTensor(s, dt, node, i) for i, (s, dt) in enumerate(specs)]
+    layer.__dict__.setdefault("_inbound_nodes", []).append(node)
     if many:
         return container(node.outputs) if container in (list, tuple) else list(node.outputs)
     return node.outputs[0]
@@ -339,7 +362,7 @@ class OpLayer(Layer):
         super().__init__(**kwargs)
         self.op = op
         self.constant = constant
-        self.reverse = bool(reverse)
+        self.reverse = _checks.boolean(type(self).__name__, "reverse", reverse)
 
     def call(self, inputs):
         if self.op == "negative":

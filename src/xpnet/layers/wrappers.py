@@ -150,6 +150,8 @@ class TimeDistributed(Layer):
     (4, 3, 2)
     """
 
+    supports_masking = True
+
     def __init__(self, layer: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.layer = deserialize_layer(layer)

@@ -23,7 +23,7 @@ are clipped to ``[1e-7, 1 - 1e-7]``, and categorical ones are first divided by
 their sum along the class axis.
 
 >>> import xpnet as xn
->>> loss = xn.losses.get("sparse_categorical_crossentropy")
+>>> loss = xn.losses.get("SparseCategoricalCrossentropy")
 >>> round(loss([1, 2], xn.Tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])).item(), 4)
 1.1769
 """
@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from xpnet._registry import snake_case
 from xpnet.losses import functions
 from xpnet.losses.classes import (
     BinaryCrossentropy,
@@ -75,6 +76,7 @@ from xpnet.losses.functions import (
     squared_hinge,
 )
 from xpnet.losses.loss import REDUCTIONS, Loss, LossFunctionWrapper, _registry, reduce_weighted
+from xpnet.losses.overlap import Dice, Tversky, dice, tversky
 
 __all__ = [
     "REDUCTIONS",
@@ -84,6 +86,7 @@ __all__ = [
     "CategoricalFocalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -98,6 +101,7 @@ __all__ = [
     "Poisson",
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
+    "Tversky",
     "binary_crossentropy",
     "binary_focal_crossentropy",
     "categorical_crossentropy",
@@ -105,7 +109,9 @@ __all__ = [
     "categorical_hinge",
     "cosine_similarity",
     "deserialize",
+    "dice",
     "get",
+    "get_object",
     "hinge",
     "huber",
     "kl_divergence",
@@ -121,20 +127,43 @@ __all__ = [
     "serialize",
     "sparse_categorical_crossentropy",
     "squared_hinge",
+    "tversky",
 ]
 
 
 def get(identifier: Any) -> Loss | Callable | None:
-    """A Loss from a Keras name or alias (``"categorical_crossentropy"``,
-    ``"CategoricalCrossentropy"``, ``"mse"``, ``"kld"``, ...), a config dict, an
-    instance (passes through) or a plain callable (passes through). None -> None.
+    """A loss from a Keras identifier, as ``keras.losses.get`` resolves it.
+
+    A function's name or alias (``"mse"``, ``"mean_squared_error"``,
+    ``"categorical_crossentropy"``, ``"kld"``) gives the per-sample function;
+    a class name (``"MeanSquaredError"``) or a config dict gives a
+    :class:`Loss` instance; instances and callables pass through; None -> None.
 
     >>> import xpnet as xn
-    >>> xn.losses.get("mse")
+    >>> xn.losses.get("mse").__name__
+    'mean_squared_error'
+    >>> xn.losses.get("MeanSquaredError")
     MeanSquaredError(name='mean_squared_error', reduction='sum_over_batch_size')
     """
     if identifier is None or isinstance(identifier, Loss):
         return identifier
+    obj = _registry.get(identifier)
+    if isinstance(identifier, str) and isinstance(obj, Loss) and identifier != type(obj).__name__:
+        fn = functions._FUNCTIONS.get(snake_case(type(obj).__name__))
+        if fn is not None:
+            return fn
+    return obj
+
+
+def get_object(identifier: Any) -> Loss | Callable | None:
+    """Like :func:`get`, but names always give :class:`Loss` instances (``"mse"`` ->
+    ``MeanSquaredError()``), and so do xpnet's own per-sample functions: what
+    ``compile`` wants."""
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    name = functions.function_name(identifier)
+    if name is not None:
+        return _registry.get(name)
     return _registry.get(identifier)
 
 

@@ -188,10 +188,11 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             axis=axis,
         )
 
-    def _compute(self, y_true, y_pred, sample_weight):
+    def _compute(self, y_true, y_pred, sample_weight, given_mask=None):
         # The training loop's case in one node: 2-D logits, labels, the batch mean.
         if (
             sample_weight is None
+            and given_mask is None
             and self.from_logits
             and self.ignore_class is None
             and self.reduction in ("sum_over_batch_size", "mean")
@@ -203,7 +204,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         ):
             labels = _labels(y_true, y_pred, "sparse_categorical_crossentropy", 1)
             return SparseSoftmaxCrossEntropy.apply(y_pred, labels, mean=True)
-        return super()._compute(y_true, y_pred, sample_weight)
+        return super()._compute(y_true, y_pred, sample_weight, given_mask)
 
     def _mask(self, y_true, y_pred):
         if self.ignore_class is None:

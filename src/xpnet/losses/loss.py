@@ -111,22 +111,39 @@ class Loss(Configurable):
         self.reduction = _standardize_reduction(reduction)
         self._device_checked: set[str] = set()  # kinds of device checks passed
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> Tensor:
+        """The reduced loss. ``mask`` (boolean, shaped like the per-sample losses or their
+        leading axes): the valid entries, as Keras takes from ``y_pred``'s mask; with
+        ``"sum_over_batch_size"`` the sum is divided by the number of valid entries."""
         # the checks of this call record what they passed in this object's set (inputs.
         # device_checks, inlined: every step comes here); a subclass that skipped
         # Loss.__init__ has no set, and checks every call
         previous = _device.done
         _device.done = getattr(self, "_device_checked", None)
         try:
-            return self._compute(y_true, y_pred, sample_weight)
+            return self._compute(y_true, y_pred, sample_weight, mask)
         finally:
             _device.done = previous
 
-    def _compute(self, y_true, y_pred, sample_weight) -> Tensor:
+    def _compute(self, y_true, y_pred, sample_weight, given_mask=None) -> Tensor:
         """The reduced loss (``__call__`` without the bookkeeping of checks)."""
         y_pred = _prediction(y_pred)
         values = self.call(y_true, y_pred)
         mask = self._mask(y_true, y_pred)
+        if given_mask is not None:
+            given = _on_backend_of(
+                given_mask.data if isinstance(given_mask, Tensor) else given_mask, values
+            )
+            xp = values.xp
+            if given.ndim > values.ndim or tuple(given.shape) != tuple(values.shape[: given.ndim]):
+                raise ValueError(
+                    f"{type(self).__name__}: a mask of shape {tuple(given.shape)} does not fit "
+                    f"per-sample losses of shape {tuple(values.shape)}."
+                )
+            while given.ndim < values.ndim:
+                given = given[..., None]
+            given = xp.broadcast_to(given, tuple(values.shape))
+            mask = given if mask is None else mask & given
         return reduce_weighted(values, sample_weight, self.reduction, mask=mask)
 
     def check_targets(self, y_true, y_pred_shape) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.metrics._base import (
@@ -184,7 +185,9 @@ class F1Score(Metric):
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
         p = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
         r = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
-        f1 = np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=(p + r) > 0)
+        b2 = getattr(self, "beta", 1.0) ** 2  # F-beta: (1 + b^2) P R / (b^2 P + R)
+        den = b2 * p + r
+        f1 = np.divide((1 + b2) * p * r, den, out=np.zeros_like(p), where=den > 0)
         if self.average is None:
             return f1
         if self.average == "micro":
@@ -253,10 +256,10 @@ class AUC(Metric):
         self.init_thresholds = None if thresholds is None else list(thresholds)
         self.curve = curve
         self.summation_method = summation_method
-        self.multi_label = bool(multi_label)
+        self.multi_label = _checks.boolean(type(self).__name__, "multi_label", multi_label)
         self.num_labels = num_labels
         self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.boolean(type(self).__name__, "from_logits", from_logits)
         super().__init__(name=name, dtype=dtype)
 
     state_names = ("tp", "fp", "fn", "tn")

@@ -14,7 +14,10 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from xpnet import _checks, losses
+from xpnet import backend as B
 from xpnet import metrics as metrics_mod
+from xpnet.layers import _mask
 
 __all__ = ["Compiled", "LossTracker", "resolve_loss", "resolve_optimizer"]
 
@@ -39,19 +42,31 @@ def _is_plain_function(obj) -> bool:
     )
 
 
+def _mask_weights(mask, sample_weight, like):
+    """A boolean ``(batch, steps)`` mask as float weights, times per-sample weights."""
+    xp = like.xp
+    w = xp.astype(mask, like.data.dtype)
+    if sample_weight is not None:
+        sw = B.asarray(getattr(sample_weight, "data", sample_weight), like.data.dtype)
+        while sw.ndim < w.ndim:
+            sw = sw[..., None]
+        w = w * sw
+    return w
+
+
 def resolve_loss(identifier):
     """A callable ``loss(y_true, y_pred, sample_weight=None) -> scalar Tensor`` (or None)."""
     if identifier is None:
         return None
-    if isinstance(identifier, (str, Mapping)):
-        from xpnet import losses
+    from xpnet import losses
 
-        return losses.get(identifier)
+    if isinstance(identifier, (str, Mapping)):
+        return losses.get_object(identifier)  # "mse" -> MeanSquaredError(), as Keras wraps it
     if isinstance(identifier, type):
         return identifier()
     if _is_plain_function(identifier):  # fn(y_true, y_pred) -> per-sample losses
-        from xpnet import losses
-
+        if losses.functions.function_name(identifier) is not None:  # xpnet's own: its class
+            return losses.get_object(identifier)
         return losses.LossFunctionWrapper(identifier)
     if callable(identifier):
         return identifier
@@ -126,13 +141,33 @@ def _per_output(spec, names: list[str], what: str, broadcast: bool) -> list:
     return [spec] * n
 
 
+def _check_loss_weights(spec):
+    """None, a number, or a list / dict of numbers (or None): checked at compile time,
+    as finite numbers, rather than failing at the first batch."""
+    if spec is None:
+        return None
+    values = spec.values() if isinstance(spec, Mapping) else spec
+    if not isinstance(spec, (Mapping, list, tuple)):
+        values = [spec]
+    for v in values:
+        if v is not None:
+            _checks.number(
+                "compile()",
+                "loss_weights",
+                v,
+                "finite numbers (one, a list or a dict)",
+                lambda v: True,
+            )
+    return spec
+
+
 class Compiled:
     """The compiled state of a model: optimizer, per-output losses/metrics, trackers."""
 
     def __init__(self, optimizer, loss, loss_weights, metrics, weighted_metrics) -> None:
         self.optimizer = resolve_optimizer(optimizer)
         self.loss_spec = loss
-        self.loss_weights_spec = loss_weights
+        self.loss_weights_spec = _check_loss_weights(loss_weights)
         self.metrics_spec = metrics
         self.weighted_spec = weighted_metrics
         self.loss_tracker = LossTracker(name="loss")
@@ -213,7 +248,14 @@ class Compiled:
         for i, fn in enumerate(self.losses):
             if fn is None:
                 continue
-            value = fn(ys[i], outs[i], sample_weight=sws[i] if sws else None)
+            sw = sws[i] if sws else None
+            mask = _mask.get_mask(outs[i]) if _mask.any_masks() else None
+            if mask is None:
+                value = fn(ys[i], outs[i], sample_weight=sw)
+            elif isinstance(fn, losses.Loss):  # Keras: the output's mask marks valid entries
+                value = fn(ys[i], outs[i], sample_weight=sw, mask=mask)
+            else:  # a custom callable: the mask joins the sample weights
+                value = fn(ys[i], outs[i], sample_weight=_mask_weights(mask, sw, outs[i]))
             if trackers is not None:
                 trackers[i].add(value.data, n)
             w = self.loss_weights[i]
@@ -238,16 +280,26 @@ class Compiled:
                 check(y, tuple(out.shape))
 
     def update_metrics(self, ys, outs, sws) -> None:
+        masks = [_mask.get_mask(o) for o in outs] if _mask.any_masks() else None
         for i, ms in enumerate(self.metrics):
             if ms:
                 y, p = ys[i], outs[i].data
+                mask = masks[i] if masks else None
                 for m in ms:
-                    m.update_state(y, p)
+                    if mask is not None and isinstance(m, metrics_mod.Mean):
+                        # as Keras's reduction metrics: masked-out entries weigh 0
+                        m.update_state(y, p, sample_weight=_mask_weights(mask, None, outs[i]))
+                    else:
+                        m.update_state(y, p)
         for i, ms in enumerate(self.weighted):
             if ms:
                 y, p, w = ys[i], outs[i].data, sws[i] if sws else None
+                mask = masks[i] if masks else None
                 for m in ms:
-                    m.update_state(y, p, sample_weight=w)
+                    if mask is not None and isinstance(m, metrics_mod.Mean):
+                        m.update_state(y, p, sample_weight=_mask_weights(mask, w, outs[i]))
+                    else:
+                        m.update_state(y, p, sample_weight=w)
 
     # ------------------------------------------------------------------ reading
     def metric_objects(self) -> list[metrics_mod.Metric]:

@@ -30,6 +30,8 @@ from xpnet.layers.symbolic import (
     SymbolicTensor,
     _map,
     flatten,
+    map_symbolic,
+    symbolic_leaves,
 )
 from xpnet.models.model import Model
 from xpnet.tensor import topological_order
@@ -43,11 +45,41 @@ __all__ = ["Functional", "Input", "InputLayer", "Node", "OpLayer", "SymbolicTens
 class _Step:
     """One recorded call, ready to replay: slots of its inputs and outputs."""
 
-    __slots__ = ("args", "in_slots", "kwargs", "layer", "out_slots")
+    __slots__ = ("args", "in_slots", "kwargs", "layer", "out_slots", "slotted")
 
     def __init__(self, layer, in_slots, args, kwargs, out_slots) -> None:
         self.layer, self.in_slots, self.args = layer, in_slots, args
         self.kwargs, self.out_slots = kwargs, out_slots
+        self.slotted = _has_slot((args, kwargs))
+
+
+class _Slot:
+    """A tensor argument other than the first (``mha(q, v)``'s ``v``), by its slot."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _has_slot(struct) -> bool:
+    if isinstance(struct, _Slot):
+        return True
+    if isinstance(struct, (list, tuple)):
+        return any(_has_slot(s) for s in struct)
+    if isinstance(struct, dict):
+        return any(_has_slot(s) for s in struct.values())
+    return False
+
+
+def _fill_slots(struct, values):
+    if isinstance(struct, _Slot):
+        return values[struct.index]
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(_fill_slots(s, values) for s in struct)
+    if isinstance(struct, dict):
+        return {k: _fill_slots(v, values) for k, v in struct.items()}
+    return struct
 
 
 class _Graph:
@@ -73,10 +105,14 @@ class _Graph:
             if isinstance(node.layer, InputLayer):
                 continue
             in_slots = _map(node.inputs, lambda t: slots[id(t)])
+            args, kwargs = node.args, node.kwargs
+            if symbolic_leaves((args, kwargs)):  # mha(q, v, key), attention_mask=tensor
+                args = map_symbolic(args, lambda t: _Slot(slots[id(t)]))
+                kwargs = map_symbolic(kwargs, lambda t: _Slot(slots[id(t)]))
             for t in node.outputs:
                 slots[id(t)] = len(slots)
             outs = tuple(slots[id(t)] for t in node.outputs)
-            self.steps.append(_Step(node.layer, in_slots, node.args, node.kwargs, outs))
+            self.steps.append(_Step(node.layer, in_slots, args, kwargs, outs))
         self.n_slots = len(slots)
         self.out_slots = [slots[id(t)] for t in outputs]
         self.slots = slots
@@ -85,7 +121,10 @@ class _Graph:
         for st in self.steps:
             spec = st.in_slots
             x = values[spec] if type(spec) is int else _map(spec, values.__getitem__)
-            y = st.layer(x, *st.args, **st.kwargs)
+            args, kwargs = st.args, st.kwargs
+            if st.slotted:
+                args, kwargs = _fill_slots(args, values), _fill_slots(kwargs, values)
+            y = st.layer(x, *args, **kwargs)
             outs = st.out_slots
             if len(outs) == 1 and not isinstance(y, (list, tuple)):
                 values[outs[0]] = y
@@ -106,7 +145,7 @@ def _as_symbolic_list(value, what: str) -> tuple[list[SymbolicTensor], bool]:
     if isinstance(value, dict):
         raise TypeError(
             f"Model {what} as a dict are not supported; pass a list (dict data is matched to "
-            "inputs by the Input names)."
+            "inputs by the Input names; outputs may be a dict)."
         )
     if isinstance(value, (list, tuple)) and value:
         items = list(value)
@@ -134,7 +173,18 @@ class Functional(Model):
     ) -> None:
         super().__init__(name=name, trainable=trainable, **kwargs)
         self.inputs, self._single_input = _as_symbolic_list(inputs, "inputs")
+        self._output_keys = None
+        if isinstance(outputs, dict):  # Keras 3: outputs named by the dict's keys (sorted)
+            if not outputs or not all(isinstance(k, str) for k in outputs):
+                raise TypeError(
+                    "Model outputs as a dict need string keys (the outputs' names) and at least "
+                    f"one entry; got keys {list(outputs)}."
+                )
+            self._output_keys = sorted(outputs)
+            outputs = [outputs[k] for k in self._output_keys]
         self.outputs, self._single_output = _as_symbolic_list(outputs, "outputs")
+        if self._output_keys is not None:
+            self._single_output = False
         for t in self.inputs:
             if not isinstance(t.node.layer, InputLayer):
                 raise ValueError(
@@ -168,6 +218,8 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
+        if self._output_keys is not None:
+            return list(self._output_keys)
         return [t.node.layer.name for t in self.outputs]
 
     @property
@@ -178,6 +230,8 @@ class Functional(Model):
     @property
     def output_shape(self):
         shapes = [t.shape for t in self.outputs]
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, shapes))
         return shapes[0] if self._single_output else shapes
 
     def __call__(self, inputs, *args, **kwargs):
@@ -210,6 +264,8 @@ class Functional(Model):
                 )
             values[: len(inputs)] = list(inputs)
         outs = graph.run(values)
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, outs))
         return outs[0] if self._single_output else outs
 
     def build(self, input_shape) -> None:
@@ -249,8 +305,12 @@ class Functional(Model):
                 {
                     "layer": node.layer.name,
                     "inputs": _map(node.inputs, lambda t: {"ref": refs[id(t)]}),
-                    "args": _json_args(node.args, node.layer),
-                    "kwargs": _json_args(node.kwargs, node.layer),
+                    "args": _json_args(
+                        map_symbolic(node.args, lambda t: {"ref": refs[id(t)]}), node.layer
+                    ),
+                    "kwargs": _json_args(
+                        map_symbolic(node.kwargs, lambda t: {"ref": refs[id(t)]}), node.layer
+                    ),
                 }
             )
         return {
@@ -262,6 +322,7 @@ class Functional(Model):
             "output_layers": [refs[id(t)] for t in self.outputs],
             "single_input": self._single_input,
             "single_output": self._single_output,
+            **({"output_keys": self._output_keys} if self._output_keys is not None else {}),
         }
 
     @classmethod
@@ -290,12 +351,20 @@ class Functional(Model):
         for spec in config["nodes"]:
             layer = layers[spec["layer"]]
             inputs = _map_json(spec["inputs"], resolve)
-            out = layer(inputs, *spec.get("args", []), **spec.get("kwargs", {}))
+            args = _refs_in(spec.get("args", []), resolve)
+            kwargs = _refs_in(spec.get("kwargs", {}), resolve)
+            out = layer(inputs, *args, **kwargs)
             index = calls.get(layer.name, 0)
             calls[layer.name] = index + 1
             produced[(layer.name, index)] = flatten(out)
         ins = [resolve({"ref": r}) for r in config["input_layers"]]
         outs = [resolve({"ref": r}) for r in config["output_layers"]]
+        keys = config.get("output_keys")
+        if keys is not None:
+            if not isinstance(keys, list) or len(keys) != len(outs):
+                raise ValueError(f"Model config has invalid output_keys {keys!r}.")
+            outs = dict(zip(keys, outs))
+            config = {**config, "single_output": False}
         return cls(
             ins[0] if config.get("single_input", len(ins) == 1) else ins,
             outs[0] if config.get("single_output", len(outs) == 1) else outs,
@@ -322,6 +391,17 @@ def _json_args(value, layer):
             f"({value!r}); only numbers, strings, booleans, None and lists of them can."
         ) from None
     return list(value) if isinstance(value, tuple) else value
+
+
+def _refs_in(struct, resolve):
+    """Saved call arguments with ``{"ref": [...]}`` entries turned back into tensors."""
+    if isinstance(struct, dict):
+        if set(struct) == {"ref"}:
+            return resolve(struct)
+        return {k: _refs_in(v, resolve) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_refs_in(s, resolve) for s in struct]
+    return struct
 
 
 def _map_json(struct, resolve):

@@ -108,6 +108,7 @@ class Sequential(Model):
                 )
             shape, dtype = specs[0]
             sh.outputs.append((shape, dtype))
+            layer._sequential_output = SymbolicTensor(shape, dtype)  # what layer.output gives
         self.built = True
         self._build_input_shape = None if sh.input is None else [None, *sh.input[1:]]
 

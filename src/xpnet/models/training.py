@@ -21,14 +21,17 @@ layers' and losses' own first-call checks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.callbacks import CallbackList, History, ProgbarLogger
 from xpnet.data import ArrayFeed
+from xpnet.distribution.core import active as _data_parallel
 from xpnet.models.compile import Compiled
 from xpnet.models.jit import CompiledSteps, resolve_jit_compile
 from xpnet.tensor import Tensor, no_grad
@@ -257,8 +260,39 @@ class Trainer:
         if isinstance(data, (list, tuple)) and data and all(_is_data(d) for d in data):
             if len(data) == 1:
                 return [data[0]], True
+            expected = len(_input_dtypes(self) or ()) if role == "x" else 0
+            if expected and len(data) != expected:
+                raise ValueError(
+                    f"Model '{self.name}' expects {expected} input(s) ({self.input_names}); "
+                    f"received a list of {len(data)} arrays for {role}. Pass one array per "
+                    "input (for one input with several features, stack them along the last "
+                    "axis)."
+                )
             return list(data), False
         return [data], True
+
+    def _floatx_inputs(self, xs: list) -> list:
+        """Integer and bool inputs cast to the dtype of the model's float Inputs (as Keras),
+        once per call on the whole array: int64 data gives float32 outputs."""
+        dtypes = _input_dtypes(self)
+        if not dtypes or len(dtypes) != len(xs):
+            return xs
+        out = []
+        for a, dt in zip(xs, dtypes):
+            name = str(dt) if dt is not None else B.floatx()
+            if a is not None and name.startswith(("float", "bfloat")) and hasattr(a, "dtype"):
+                if isinstance(a, Tensor):
+                    a = a.data
+                if B.is_host_data(a):
+                    a = np.asarray(a)
+                    if a.dtype.kind in "biu":
+                        a = _exact_float(a, name, self.name)
+                else:
+                    xp = B.namespace(a)
+                    if xp.isdtype(a.dtype, ("bool", "integral")):
+                        a = xp.astype(a, B.dtype(name, xp))
+            out.append(a)
+        return out
 
     def _weights_for(self, ys, sample_weight, class_weight) -> list | None:
         """One sample-weight array (or None) per output, class weights folded in."""
@@ -296,9 +330,16 @@ class Trainer:
         ys, _ = self._flat(y, "y")
         if not xs:
             raise ValueError("No input data: pass x (an array, a list of arrays or a dict).")
+        c = self._state.compiled
+        if not ys and c is not None and c.loss_spec is not None:
+            raise ValueError(
+                f"Model '{self.name}' was compiled with a loss, which needs targets; received "
+                "y=None. Pass y (or compile with loss=None and add_loss() in the model)."
+            )
+        xs = self._floatx_inputs(xs)
         sws = self._weights_for(ys, sample_weight, class_weight) if ys else None
         arrays = xs + ys + (sws or [])
-        feed = ArrayFeed(arrays, batch_size=batch_size or 32, shuffle=shuffle)
+        feed = ArrayFeed(arrays, batch_size=_batch_size(batch_size), shuffle=shuffle)
         nx, ny = len(xs), len(ys)
         layout = (nx, ny, single_x, sws is not None)
         self._check_inputs(feed.arrays[:nx], single_x, whole)
@@ -347,7 +388,7 @@ class Trainer:
         nx, ny, single_x, has_w = layout
         xs = batch[:nx]
         out = self(xs[0] if single_x else xs, training=training)
-        outs = out if isinstance(out, (list, tuple)) else (out,)
+        outs = _output_list(out)
         ys = batch[nx : nx + ny]
         sws = batch[nx + ny :] if has_w else None
         return outs, ys, sws
@@ -441,6 +482,13 @@ class Trainer:
             History: ``history.history["loss"]`` and the others, one value per epoch.
         """
         c = self._compiled_or_raise("fit")
+        epochs = _checks.non_negative_int("fit", "epochs", epochs)
+        initial_epoch = _checks.non_negative_int("fit", "initial_epoch", initial_epoch)
+        steps_per_epoch = _optional_steps("fit", "steps_per_epoch", steps_per_epoch)
+        validation_steps = _optional_steps("fit", "validation_steps", validation_steps)
+        validation_freq = _validation_freq(validation_freq)
+        if validation_split:
+            _checks.in_range("fit", "validation_split", validation_split, 0, 1, high_closed=False)
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, class_weight, batch_size, shuffle)
             val_feed = None
@@ -454,7 +502,14 @@ class Trainer:
                     held_out.batch_size = validation_batch_size
                 val_feed = (held_out, layout)
             self._check_targets_at_first_step((feed, layout), *([val_feed] if val_feed else []))
-            return self._fit_loop(
+            dp = _data_parallel()
+            if dp is not None:  # several processes (xpnet.distribution): its own loop
+                from xpnet.models import parallel
+
+                loop = functools.partial(parallel.fit_loop, self, dp.communicator)
+            else:
+                loop = self._fit_loop
+            return loop(
                 c,
                 feed,
                 layout,
@@ -553,15 +608,24 @@ class Trainer:
         """
         self._compiled_or_raise("evaluate")
         verbose = _verbose(verbose)
+        steps = _optional_steps("evaluate", "steps", steps)
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, batch_size, False)
             self._check_targets_at_first_step((feed, layout))
             cbs = list(callbacks or [])
+            dp = _data_parallel()
+            if dp is not None and dp.rank != 0:  # the progress bar and writers: rank 0 only
+                verbose, cbs = 0, [cb for cb in cbs if not cb.rank_zero_only]
             if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
                 cbs.append(ProgbarLogger())
             n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
             cl = CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=n_steps)
-            logs = self._evaluate_feed(feed, layout, cl, steps)
+            if dp is not None:  # each process its slice of every batch, the metrics reduced
+                from xpnet.models import parallel
+
+                logs = parallel.evaluate_feed(self, dp.communicator, feed, layout, cl, steps)
+            else:
+                logs = self._evaluate_feed(feed, layout, cl, steps)
         if return_dict:
             return logs
         values = list(logs.values())
@@ -592,9 +656,11 @@ class Trainer:
         outputs); ``xn.to_numpy`` copies them to the host.
         """
         verbose = _verbose(verbose)
+        steps = _optional_steps("predict", "steps", steps)
         with self._scope():
             xs, single_x = self._flat(x, "x")
-            feed = ArrayFeed(xs, batch_size=batch_size or 32, shuffle=False)
+            xs = self._floatx_inputs(xs)
+            feed = ArrayFeed(xs, batch_size=_batch_size(batch_size), shuffle=False)
             self._check_inputs(feed.arrays, single_x, whole=True)
             n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
             cbs = list(callbacks or [])
@@ -617,18 +683,19 @@ class Trainer:
                     break
             cl.on_predict_end(None)
         result = [_concat([ch[i] for ch in chunks]) for i in range(len(chunks[0]))]
-        return result[0] if len(result) == 1 else result
+        return self._named_outputs(result)
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(
         self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False
     ):
-        """One gradient step on one batch; returns the running loss and metrics.
+        """One gradient step on one batch; returns that batch's loss and metrics.
 
-        As in Keras 3 the metrics keep accumulating across calls until
-        ``model.reset_metrics()``.
+        As in Keras 3 the metrics are reset at the start of every call, so the
+        result describes this batch only.
         """
         c = self._compiled_or_raise("train_on_batch")
+        c.reset()
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, class_weight, None, False, whole=False)
             self._check_targets_at_first_step((feed, layout), whole=False)
@@ -640,8 +707,9 @@ class Trainer:
         return self._batch_result(c, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
-        """Loss and metrics of one batch in inference mode (accumulating, as Keras 3)."""
+        """Loss and metrics of one batch in inference mode (reset each call, as Keras 3)."""
         c = self._compiled_or_raise("test_on_batch")
+        c.reset()
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, None, False, whole=False)
             self._check_targets_at_first_step((feed, layout), whole=False)
@@ -656,19 +724,27 @@ class Trainer:
         """Outputs for one batch (arrays of the model's backend)."""
         with self._scope():
             xs, single_x = self._flat(x, "x")
-            feed = ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False)
+            xs = self._floatx_inputs(xs)
+            feed = ArrayFeed(xs, batch_size=_batch_of(xs), shuffle=False)
             self._check_inputs(feed.arrays, single_x, whole=False)
             compiled = self._compiled_steps()
             if compiled is None:
                 outs = self._predict_batch(_whole(feed), single_x)
             else:
                 outs = compiled.predict(_whole(feed, B.step_input), single_x)
+        return self._named_outputs(outs)
+
+    def _named_outputs(self, outs: list):
+        """predict's result: one array, a list, or a dict for a model with dict outputs."""
+        keys = getattr(self, "_output_keys", None)
+        if keys is not None:
+            return dict(zip(keys, outs))
         return outs[0] if len(outs) == 1 else outs
 
     def _predict_batch(self, inputs, single_x: bool) -> list:
         with no_grad():
             out = self(inputs[0] if single_x else inputs, training=False)
-        return [o.data for o in (out if isinstance(out, (list, tuple)) else (out,))]
+        return [o.data for o in _output_list(out)]
 
     @staticmethod
     def _batch_result(c: Compiled, return_dict: bool):
@@ -677,6 +753,67 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _output_list(out) -> list | tuple:
+    """A model's outputs as a sequence (a dict's values in its key order)."""
+    if isinstance(out, dict):
+        return list(out.values())
+    return out if isinstance(out, (list, tuple)) else (out,)
+
+
+def _input_dtypes(model) -> list | None:
+    """The dtypes of a Sequential's or functional model's Inputs (None: a subclassed model)."""
+    from xpnet.layers import Embedding
+    from xpnet.models.functional import Functional
+    from xpnet.models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        if model._shapes.dtype is not None:
+            return [model._shapes.dtype]
+        # without an Input: floatx, except for ids going straight into an Embedding
+        first = model.layers[0] if model.layers else None
+        return None if isinstance(first, Embedding) else [B.floatx()]
+    if isinstance(model, Functional):
+        return [t.dtype for t in model.inputs]
+    return None
+
+
+def _exact_float(a, dtype: str, model: str):
+    """Host integer data as ``dtype``, refusing values the float cannot hold exactly."""
+    out = a.astype(dtype)
+    if a.size and a.dtype.kind != "b":
+        limit = 2 ** (np.finfo(out.dtype).nmant + 1)
+        if int(np.abs(a).max()) > limit:
+            raise ValueError(
+                f"Model '{model}' has a {dtype} Input, and integer inputs up to "
+                f"{int(np.abs(a).max())} do not fit {dtype} exactly (max {limit}). Give the "
+                "Input dtype='int32' or 'int64' (for ids), or scale the data."
+            )
+    return out
+
+
+def _batch_size(value) -> int:
+    return 32 if value is None else _checks.positive_int("Model", "batch_size", value)
+
+
+def _batch_of(xs) -> int:
+    shape = getattr(xs[0], "shape", None)
+    if not shape:
+        raise ValueError(
+            "Data must have a first (sample) dimension; received a 0-d array (a scalar)."
+        )
+    return max(1, int(shape[0]))
+
+
+def _optional_steps(owner: str, name: str, value):
+    return None if value is None else _checks.positive_int(owner, name, value)
+
+
+def _validation_freq(value):
+    if isinstance(value, (list, tuple, set, range)):
+        return [_checks.positive_int("fit", "validation_freq", v) for v in value]
+    return _checks.positive_int("fit", "validation_freq", value)
 
 
 def _whole(feed: ArrayFeed, move=None) -> list:
@@ -697,15 +834,34 @@ def _concat(arrays: list):
 
 
 def _class_weights(y, class_weight: dict):
-    """Per-sample weights from ``{class: weight}`` (labels or one-hot rows)."""
+    """Per-sample weights from ``{class: weight}`` (labels or one-hot rows).
+
+    Keys are class indices (integers >= 0; classes absent from the dict weigh 1,
+    keys of classes absent from the labels are ignored), weights finite numbers >= 0.
+    """
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(
+            f"class_weight must be a dict {{class index: weight}}; received "
+            f"{type(class_weight).__name__}."
+        )
+    weights = {}
+    for k, w in class_weight.items():
+        k = _checks.non_negative_int("fit", "class_weight key", k)
+        weights[k] = _checks.non_negative("fit", f"class_weight[{k}]", w)
     y = np.asarray(B.to_numpy(y.data if isinstance(y, Tensor) else y))
     if y.ndim > 1 and y.shape[-1] > 1:
-        labels = y.argmax(axis=-1)
+        labels, n_classes = y.argmax(axis=-1), int(y.shape[-1])
+        beyond = [k for k in weights if k >= n_classes]
+        if beyond:
+            raise ValueError(
+                f"fit: class_weight has keys {beyond[:5]} but the one-hot targets have "
+                f"{n_classes} classes (0 .. {n_classes - 1})."
+            )
     else:
         labels = np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
-    table = np.ones(
-        max(int(labels.max()) + 1, *(int(k) + 1 for k in class_weight)), dtype=np.float32
-    )
-    for k, w in class_weight.items():
-        table[int(k)] = float(w)
+        n_classes = int(labels.max()) + 1 if labels.size else 0
+    table = np.ones(max(n_classes, 1), dtype=np.float32)
+    for k, w in weights.items():
+        if k < n_classes:
+            table[k] = w
     return table[labels]

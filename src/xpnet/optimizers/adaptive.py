@@ -68,7 +68,7 @@ class RMSprop(Optimizer):
         self.rho = _checks.fraction("RMSprop", "rho", rho)
         self.momentum = _checks.fraction("RMSprop", "momentum", momentum)
         self.epsilon = _checks.positive("RMSprop", "epsilon", epsilon)
-        self.centered = bool(centered)
+        self.centered = _checks.boolean(type(self).__name__, "centered", centered)
         self.epsilon_placement = check_epsilon_placement("RMSprop", epsilon_placement)
 
     def init_state(self, var):

@@ -447,6 +447,18 @@ class Optimizer:
         flat = self._flat_step(params) if len(params) > 1 else None
         return None if flat is None else flat.sinks()
 
+    def gradient_buffer(self, grads) -> Any:
+        """The fused step's flat gradient buffer when ``grads`` are exactly its views
+        (the sinks :meth:`gradient_sinks` handed out, after a backward wrote them),
+        else None. Data-parallel training reduces this one buffer in place."""
+        flat = self._flat
+        if flat is None:
+            return None
+        views = flat.grad_views
+        if len(grads) != len(views) or any(g is not v for g, v in zip(grads, views)):
+            return None
+        return flat.grad
+
     def apply_gradients(self, grads_and_vars) -> int:
         """``apply`` for an iterable of ``(gradient, parameter)`` pairs; returns ``iterations``."""
         pairs = list(grads_and_vars)
