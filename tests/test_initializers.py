@@ -327,3 +327,26 @@ def test_keras_named_defaults_keep_keras_definitions():
     assert I.GlorotNormal().distribution == "truncated_normal"
     assert I.LecunNormal().distribution == "truncated_normal"
     assert I.HeNormalUntruncated().distribution == "untruncated_normal"
+
+
+def test_keras_lowercase_names_are_the_classes():
+    """keras.io writes ``kernel_initializer=initializers.he_normal(seed=1)``: Keras 3's
+    lowercase names are its classes, so they take the classes' arguments."""
+    from xpnet import initializers as I
+
+    pairs = {
+        "constant": I.Constant, "glorot_normal": I.GlorotNormal,
+        "glorot_uniform": I.GlorotUniform, "he_normal": I.HeNormal, "he_uniform": I.HeUniform,
+        "identity": I.Identity, "lecun_normal": I.LecunNormal,
+        "lecun_uniform": I.LecunUniform, "ones": I.Ones, "orthogonal": I.Orthogonal,
+        "random_normal": I.RandomNormal, "random_uniform": I.RandomUniform,
+        "truncated_normal": I.TruncatedNormal, "variance_scaling": I.VarianceScaling,
+        "zeros": I.Zeros,
+    }  # fmt: skip
+    for name, cls in pairs.items():
+        assert getattr(I, name) is cls, name
+    a = I.he_normal(seed=3)((40, 30))
+    b = I.HeNormal(seed=3)((40, 30))
+    np.testing.assert_array_equal(xn.backend.to_numpy(a), xn.backend.to_numpy(b))
+    layer = xn.layers.Dense(4, kernel_initializer=I.glorot_uniform(seed=0))
+    assert isinstance(layer.kernel_initializer, I.GlorotUniform)

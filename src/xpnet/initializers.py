@@ -73,10 +73,25 @@ __all__ = [
     "VarianceScaling",
     "Zeros",
     "compute_fans",
+    "constant",
     "deserialize",
     "get",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "lecun_normal",
+    "lecun_uniform",
     "names",
+    "ones",
+    "orthogonal",
+    "random_normal",
+    "random_uniform",
     "serialize",
+    "truncated_normal",
+    "variance_scaling",
+    "zeros",
 ]
 
 _registry = Registry("initializer")
@@ -426,6 +441,25 @@ for _alias, _cls in {
     "course_he_normal": HeNormalUntruncated,
 }.items():
     _registry.add(_alias, _cls)
+
+
+# Keras 3's lowercase names are the classes themselves:
+# ``kernel_initializer=initializers.he_normal(seed=1)`` as keras.io writes it
+constant = Constant
+glorot_normal = GlorotNormal
+glorot_uniform = GlorotUniform
+he_normal = HeNormal
+he_uniform = HeUniform
+identity = Identity
+lecun_normal = LecunNormal
+lecun_uniform = LecunUniform
+ones = Ones
+orthogonal = Orthogonal
+random_normal = RandomNormal
+random_uniform = RandomUniform
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+zeros = Zeros
 
 
 def get(identifier: Any) -> Initializer | Any:
