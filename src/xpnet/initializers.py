@@ -60,12 +60,14 @@ __all__ = [
     "HeNormalUntruncated",
     "HeUniform",
     "Identity",
+    "IdentityInitializer",
     "Initializer",
     "LecunNormal",
     "LecunNormalUntruncated",
     "LecunUniform",
     "Ones",
     "Orthogonal",
+    "OrthogonalInitializer",
     "RandomNormal",
     "RandomUniform",
     "SmallRandom",
@@ -460,6 +462,8 @@ random_uniform = RandomUniform
 truncated_normal = TruncatedNormal
 variance_scaling = VarianceScaling
 zeros = Zeros
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
 
 
 def get(identifier: Any) -> Initializer | Any:
