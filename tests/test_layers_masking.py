@@ -145,7 +145,7 @@ def test_custom_layers_get_mask_in_call_and_set_it_with_compute_mask():
 
         def compute_mask(self, inputs, mask=None):
             xp = inputs.xp
-            first = xp.zeros((mask.shape[0], 1), dtype=xp.bool)
+            first = xp.zeros((mask.shape[0], 1), dtype=xp.bool, device=mask.device)
             return xp.concat([first, mask[:, 1:]], axis=1)
 
     e = layers.Embedding(10, 3, mask_zero=True)(IDS)
