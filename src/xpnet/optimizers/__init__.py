@@ -21,6 +21,7 @@ from xpnet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from xpnet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from xpnet.optimizers.base import Optimizer, _registry, register
 from xpnet.optimizers.lion import Lion
+from xpnet.optimizers.loss_scale import LossScaleOptimizer
 from xpnet.optimizers.schedules import LearningRateSchedule
 from xpnet.optimizers.sgd import SGD
 
@@ -33,6 +34,7 @@ __all__ = [
     "Adamax",
     "LearningRateSchedule",
     "Lion",
+    "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",
