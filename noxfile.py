@@ -131,8 +131,12 @@ def tests_mpi(session: nox.Session) -> None:
 
 @nox.session
 def reference(session: nox.Session) -> None:
-    """xpnet against PyTorch on the same inputs and weights, on every CPU backend."""
-    env = _install(session, "test,torch,jax")
+    """xpnet against PyTorch on the same inputs and weights, on every CPU backend; and
+    .keras files against Keras 3 itself (on its JAX backend, on the CPU)."""
+    env = _install(session, "test,torch,jax,keras")
+    if not _passthrough(session):
+        session.install("keras>=3.5")
+    env = {**env, "KERAS_BACKEND": "jax"}
     for backend in CPU_BACKENDS:
         session.log(f"reference suite on the {backend} backend")
         args = session.posargs or ["tests/reference"]

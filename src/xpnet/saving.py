@@ -164,8 +164,15 @@ def _host_weights(model) -> tuple[list[str], dict[str, Any]]:
 
 
 def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
-    """Write ``model`` (architecture, weights, optimizer state) to one file, atomically."""
-    from xpnet import __version__
+    """Write ``model`` (architecture, weights, optimizer state) to one file, atomically.
+
+    A path ending in ``.keras`` gets a Keras 3 archive instead (architecture and
+    weights; see :mod:`xpnet.saving_keras`)."""
+    from xpnet import __version__, saving_keras
+
+    if saving_keras.is_keras_archive(filepath):
+        saving_keras.save_keras_model(model, filepath, overwrite=overwrite)
+        return
 
     if not model.built:
         raise ValueError(
@@ -286,8 +293,13 @@ def _read_model_file(path) -> tuple[dict, dict, dict, tuple | None]:
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True):
-    """Rebuild the model saved in ``filepath`` (see :func:`save_model`)."""
+    """Rebuild the model saved in ``filepath`` (see :func:`save_model`); a Keras 3
+    ``.keras`` archive is read by :mod:`xpnet.saving_keras` (not compiled)."""
+    from xpnet import saving_keras
     from xpnet.layers.serialization import custom_object_scope, deserialize_layer
+
+    if saving_keras.holds_keras_weights(filepath):
+        return saving_keras.load_keras_model(filepath, custom_objects)
 
     meta, config, weights, opt = _read_model_file(filepath)
     with custom_object_scope(custom_objects):

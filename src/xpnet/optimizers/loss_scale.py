@@ -25,7 +25,7 @@ from typing import Any
 
 from xpnet import backend as B
 from xpnet.backend.dtype_policy import overflow_expected
-from xpnet.optimizers.base import Optimizer, _parameters, register
+from xpnet.optimizers.base import Optimizer, _parameters
 from xpnet.tensor import Tensor
 
 __all__ = ["LossScaleOptimizer"]
@@ -36,7 +36,6 @@ _OWN = ("dynamic_scale", "step_counter")
 _INNER = ("_owned", "_params", "_index", "_scratch")
 
 
-@register("loss_scale_optimizer")
 class LossScaleOptimizer(Optimizer):
     """Dynamic loss scaling around ``inner_optimizer`` (an optimizer or its name).
 
