@@ -257,6 +257,7 @@ class _Reader:
                 return {k: resolve(v) for k, v in x.items()}
             return x
 
+        self.order = [spec["config"]["name"] for spec in cfg["layers"]]
         for spec in cfg["layers"]:
             lcfg = spec["config"]
             if spec.get("class_name") == "InputLayer":
@@ -287,7 +288,7 @@ class _Reader:
 
     def weights(self, model, h5) -> list:
         values = []
-        for layer, path in keras_weight_paths(model):
+        for layer, path in keras_weight_paths(model, getattr(self, "order", None)):
             wanted = layer_weights(layer)
             groups = _var_groups(layer, path)
             if not wanted:
@@ -349,16 +350,19 @@ def _object_from_keras(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {"class_name": spec["class_name"], "config": cfg}
 
 
-def keras_weight_paths(model):
-    """``(layer, "layers/<snake>[_n]")`` for the model's layers in Keras's order."""
+def keras_weight_paths(model, order=None):
+    """``(layer, "layers/<snake>[_n]")`` for the model's layers in Keras's order: the
+    order of the config's layer list (``order``: names) when given (Keras numbers the
+    layers of one class in that order), else the model's."""
     from xpnet.layers.symbolic import InputLayer
     from xpnet.models import Sequential
 
     used: dict[str, int] = {}
     out = []
     layers = list(model.layers)
-    if not isinstance(model, Sequential):
-        layers = _functional_layers(model)
+    if order is not None:
+        by_name = {layer.name: layer for layer in layers}
+        layers = [by_name[n] for n in order if n in by_name]
     for layer in layers:
         if isinstance(layer, InputLayer) and isinstance(model, Sequential):
             continue
@@ -371,11 +375,6 @@ def keras_weight_paths(model):
             name = base
         out.append((layer, f"layers/{name}"))
     return out
-
-
-def _functional_layers(model):
-    """Keras's functional ``layers``: the input layers too, in the graph's order."""
-    return list(model.layers)
 
 
 def _keras_class_name(layer) -> str:

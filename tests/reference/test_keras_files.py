@@ -18,6 +18,7 @@ keras = pytest.importorskip("keras", reason="the .keras interop tests need Keras
 import xpnet as xn  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-5)
+IDS = ["convnet", "recurrent", "two_inputs", "branches"]
 
 
 def _keras_models():
@@ -51,10 +52,25 @@ def _keras_models():
         rng.standard_normal((5, 4)).astype("float32"),
         rng.standard_normal((5, 3)).astype("float32"),
     ]
-    return [("convnet", conv, x_img[:4]), ("recurrent", rec, x_ids), ("two_inputs", two, x_two)]
+    # branches: Keras numbers the Dense layers ("dense", "dense_1", ...) in its own layer
+    # order, which interleaves the branches differently from the order they were called
+    p, q = keras.Input((3,), name="p"), keras.Input((4,), name="q")
+    late = kl.Dense(2, name="late")(q)
+    deep = kl.Dense(2, name="deep")(kl.Dense(5, name="mid")(kl.Dense(2, name="early")(p)))
+    branches = keras.Model([p, q], kl.Add()([deep, late]))
+    x_br = [
+        rng.standard_normal((5, 3)).astype("float32"),
+        rng.standard_normal((5, 4)).astype("float32"),
+    ]
+    return [
+        ("convnet", conv, x_img[:4]),
+        ("recurrent", rec, x_ids),
+        ("two_inputs", two, x_two),
+        ("branches", branches, x_br),
+    ]
 
 
-@pytest.mark.parametrize("index", range(3), ids=["convnet", "recurrent", "two_inputs"])
+@pytest.mark.parametrize("index", range(4), ids=IDS)
 def test_xpnet_reads_what_keras_writes(index, tmp_path):
     _, kmodel, x = _keras_models()[index]
     path = tmp_path / "k.keras"
@@ -66,7 +82,7 @@ def test_xpnet_reads_what_keras_writes(index, tmp_path):
     np.testing.assert_allclose(got, want, **TOL)
 
 
-@pytest.mark.parametrize("index", range(3), ids=["convnet", "recurrent", "two_inputs"])
+@pytest.mark.parametrize("index", range(4), ids=IDS)
 def test_keras_reads_what_xpnet_writes(index, tmp_path):
     _, kmodel, x = _keras_models()[index]
     first = tmp_path / "k.keras"
