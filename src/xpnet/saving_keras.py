@@ -600,7 +600,21 @@ def save_keras_model(model, filepath, overwrite: bool = True) -> None:
         "keras_version": _KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
     }
-    with atomic_write(filepath, overwrite) as f, zipfile.ZipFile(f, "w") as zf:
+    count = len(model.weights)
+
+    def verify(tmp) -> None:  # read back before it replaces the last good file
+        with zipfile.ZipFile(tmp) as zf:
+            if zf.testzip() is not None:
+                raise OSError(f"{filepath}: the written archive does not read back intact.")
+            with h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as h5:
+                found = []
+                h5.visititems(lambda _, obj: found.append(1) if hasattr(obj, "shape") else None)
+            if len(found) != count:
+                raise OSError(
+                    f"{filepath}: the written weights hold {len(found)} arrays, not {count}."
+                )
+
+    with atomic_write(filepath, overwrite, verify=verify) as f, zipfile.ZipFile(f, "w") as zf:
         zf.writestr("metadata.json", json.dumps(meta), zipfile.ZIP_DEFLATED)
         zf.writestr("config.json", json.dumps(config), zipfile.ZIP_DEFLATED)
         zf.writestr("model.weights.h5", buf.getvalue(), zipfile.ZIP_STORED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import ops
+from xpnet import _checks, ops
 from xpnet.layers import _mask
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.conv import normalize_data_format, normalize_padding, normalize_tuple
@@ -168,7 +168,7 @@ class _GlobalPooling(Layer):
     def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(type(self).__name__, data_format)
-        self.keepdims = bool(keepdims)
+        self.keepdims = _checks.boolean(type(self).__name__, "keepdims", keepdims)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     @property
