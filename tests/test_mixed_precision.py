@@ -185,3 +185,28 @@ def test_loss_scale_optimizer_defaults_config_and_scale_loss():
         LossScaleOptimizer("sgd", dynamic=False)
     with pytest.raises(TypeError, match="inner_optimizer"):
         LossScaleOptimizer(opt)
+
+
+def test_compiled_and_eager_mixed_steps_agree_on_jax():
+    if xn.get_backend().name != "jax":
+        pytest.skip("compiled steps (jit_compile) exist on the jax backend only")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 8)).astype("float32")
+    y = x[:, :1].copy()
+    runs = []
+    for jit in (True, False):
+        xn.set_seed(0)
+        xn.mixed_precision.set_global_policy("mixed_float16")
+        model = xn.Sequential(
+            [xn.Input((8,)), xn.layers.Dense(16, activation="relu"), xn.layers.Dense(1)]
+        )
+        model.compile(xn.optimizers.Adam(0.01), "mse", jit_compile=jit)
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)
+        scale = float(B.to_numpy(model.optimizer.dynamic_scale))
+        runs.append((history.history["loss"], model.get_weights(), scale))
+    (loss_a, w_a, s_a), (loss_b, w_b, s_b) = runs
+    # the same float16 arithmetic in another order (XLA fuses): float16-level differences
+    np.testing.assert_allclose(loss_a, loss_b, rtol=1e-4)
+    for a, b in zip(w_a, w_b):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert s_a == s_b
