@@ -68,7 +68,8 @@ EXTRAS = {
 }
 DOCS = "docs"  # mkdocs, mkdocstrings, mkdocs-jupyter (which brings the kernel), matplotlib
 SHARED = {LIGHT: "_light", HEAVY: "_heavy", DOCS: "_docs"}  # extras -> the shared venv
-SHARED_EXTRA_PACKAGES = {LIGHT: ("ruff>=0.6",)}  # quick lints from the light venv
+# quick lints from the light venv; Keras 3 (run on JAX) for the reference suite's .keras checks
+SHARED_EXTRA_PACKAGES = {LIGHT: ("ruff>=0.6",), HEAVY: ("keras>=3.5",)}
 NOT_SLOW = ("-m", "not slow")
 NO_EXAMPLES = ("-m", "not slow and not example")  # JAX, strict: examples take minutes there
 NO_PIP = ("--without-pip",)  # the sessions' own venvs: the shared ones do the installing
@@ -246,8 +247,9 @@ def tests_mpi(session: nox.Session) -> None:
 
 @nox.session(venv_params=NO_PIP)
 def reference(session: nox.Session) -> None:
-    """xpnet against PyTorch on the same inputs and weights, on every CPU backend."""
-    env = _shared(session, HEAVY)
+    """xpnet against PyTorch on the same inputs and weights, on every CPU backend; and
+    .keras files against Keras 3 itself (keras, in the heavy venv, on its JAX backend)."""
+    env = {**_shared(session, HEAVY), "KERAS_BACKEND": "jax"}
     for backend in CPU_BACKENDS:
         session.log(f"reference suite on the {backend} backend")
         args = session.posargs or ["tests/reference"]

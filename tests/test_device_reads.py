@@ -351,3 +351,24 @@ def test_count_reads_counts_host_memory_arrays_only_when_asked():
     assert B.device_reads() == before  # a CPU tensor costs no synchronization
     B.to_numpy(t)
     assert both.count == 1  # frozen when its block ended
+
+
+@pytest.mark.parametrize("name", ["torch", "jax"])
+def test_mixed_float16_training_steps_read_nothing(name):
+    # dynamic loss scaling decides skip/grow with where(), never with a host read
+    counts = []
+    try:
+        with _use(name, None) as backend:
+            xn.mixed_precision.set_global_policy("mixed_float16")
+            for steps in (STEPS, 2 * STEPS):
+                x, y = _data(steps * BATCH, "mlp", False)
+                hidden = xn.layers.Dense(16, activation="relu")
+                model = xn.Sequential([xn.Input((x.shape[1],)), hidden, xn.layers.Dense(4)])
+                model.compile("adam", xn.losses.SparseCategoricalCrossentropy(from_logits=True))
+                model.fit(x[:BATCH], y[:BATCH], batch_size=BATCH, epochs=1, verbose=0)  # warm up
+                with _Counted(backend) as counted:
+                    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+                counts.append((counted.ours, counted.library))
+    finally:
+        xn.mixed_precision.set_global_policy(None)
+    assert counts[1] == counts[0], f"reads grew with the steps: {counts}"

@@ -21,6 +21,7 @@ from xpnet import (
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,  # first: binds Tensor's operators
     optimizers,
@@ -58,6 +59,8 @@ from xpnet.variables import Variable
 
 # Keras 3's top-level names for the base classes and the symbolic tensor
 Constraint = constraints.Constraint
+DTypePolicy = mixed_precision.DTypePolicy
+FloatDTypePolicy = mixed_precision.DTypePolicy
 Initializer = initializers.Initializer
 KerasTensor = models.SymbolicTensor
 Loss = losses.Loss
@@ -76,6 +79,8 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendError",
     "Constraint",
+    "DTypePolicy",
+    "FloatDTypePolicy",
     "Function",
     "GradcheckError",
     "GradcheckResult",
@@ -114,6 +119,7 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "mixed_precision",
     "models",
     "no_grad",
     "ops",

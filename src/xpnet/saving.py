@@ -290,8 +290,15 @@ def _generators(model) -> dict[str, Any]:
 
 def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
     """Write ``model`` (architecture, weights, optimizer state, random state) to one file,
-    atomically; the written file is read back and checked before it replaces ``filepath``."""
-    from xpnet import __version__
+    atomically; the written file is read back and checked before it replaces ``filepath``.
+
+    A path ending in ``.keras`` gets a Keras 3 archive instead (architecture and
+    weights; see :mod:`xpnet.saving_keras`)."""
+    from xpnet import __version__, saving_keras
+
+    if saving_keras.is_keras_archive(filepath):
+        saving_keras.save_keras_model(model, filepath, overwrite=overwrite)
+        return
 
     if not model.built:
         raise ValueError(
@@ -637,8 +644,14 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     weights replace them) and never larger than the weights the file holds; the
     random state saved with the model becomes the current one, so that training
     continues with the draws (shuffling, dropout, noise) it would have made.
-    Anything wrong with the file raises :class:`LoadError`.
+    Anything wrong with the file raises :class:`LoadError`. A Keras 3 ``.keras``
+    archive is read by :mod:`xpnet.saving_keras` (not compiled).
     """
+    from xpnet import saving_keras
+
+    if saving_keras.holds_keras_weights(filepath):
+        return saving_keras.load_keras_model(filepath, custom_objects)
+
     contents = _read_model_file(filepath, optimizer=compile)
     try:
         model = _rebuild(contents, filepath, custom_objects)

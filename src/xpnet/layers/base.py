@@ -22,12 +22,13 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from xpnet import _checks
+from xpnet import _checks, ops
 from xpnet import backend as B
 from xpnet import constraints as constraints_mod
 from xpnet import initializers as initializers_mod
 from xpnet import regularizers as regularizers_mod
 from xpnet._registry import snake_case
+from xpnet.backend import dtype_policy as _policy
 from xpnet.layers import _mask
 from xpnet.tensor import Parameter, Tensor, no_grad
 
@@ -226,7 +227,7 @@ class Layer:
             raise ValueError(f"name must be a non-empty string; received name={name!r}.")
         self.name = name or _unique_name(snake_case(type(self).__name__))
         self._trainable = _checks.boolean(type(self).__name__, "trainable", trainable)
-        self.dtype = dtype or B.floatx()
+        self._dtype_policy = _policy.get(dtype)
         self.built = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
         self._activity_losses: list[Tensor] = []
@@ -235,6 +236,62 @@ class Layer:
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
         self._batch_size_arg = batch_size
         self.input_spec: InputSpec | None = None
+
+    # ------------------------------------------------------------------ dtypes
+    #: Whether a mixed-precision policy casts this layer's weights to its compute
+    #: dtype inside ``call`` (False: the layer computes in its variable dtype,
+    #: float32, and casts its output to the compute dtype, as Keras's normalizations).
+    autocast = True
+
+    @property
+    def dtype_policy(self) -> _policy.DTypePolicy:
+        """The layer's :class:`~xpnet.mixed_precision.DTypePolicy`."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        self._dtype_policy = _policy.get(value)
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the layer's weights (the policy's ``variable_dtype``)."""
+        return self._dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self._dtype_policy = _policy.get(value)
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype of the layer's computations (the policy's ``compute_dtype``)."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype_policy.variable_dtype
+
+    def _mixed_call(self, inputs, args, kwargs):
+        """``call`` under a mixed policy: floating inputs cast to the compute dtype and,
+        where ``autocast``, the layer's own weights read as compute-dtype copies (the
+        casts are differentiable: gradients reach the float32 weights as float32)."""
+        compute = self.compute_dtype
+        _policy.check_backend_has(compute, B.get_backend().name)
+        if not self.autocast:
+            out = self.call(_cast_floats(inputs, self.variable_dtype), *args, **kwargs)
+            return _cast_floats(out, compute)
+        inputs = _cast_floats(inputs, compute)
+        own = [
+            (k, v)
+            for k, v in self.__dict__.items()
+            if isinstance(v, Parameter) and B.is_floating(v.data)
+        ]
+        for k, v in own:
+            self.__dict__[k] = ops.cast(v, compute)
+        try:
+            return self.call(inputs, *args, **kwargs)
+        finally:
+            for k, v in own:
+                self.__dict__[k] = v
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape) -> None:
@@ -390,6 +447,7 @@ class Layer:
                 first = inputs[0] if type(inputs) in (list, tuple) else inputs
                 return type(first).record_call(self, inputs, args, kwargs, training)
             inputs = to_tensor(inputs, self.dtype)
+        mixed = self._dtype_policy.is_mixed
         if not self.built:
             shape = _shape_of(inputs)
             self._build_checked(shape)
@@ -410,7 +468,10 @@ class Layer:
         saved = _context.training
         _context.training = training
         try:
-            out = self.call(inputs, *args, **kwargs)
+            if mixed:
+                out = self._mixed_call(inputs, args, kwargs)
+            else:
+                out = self.call(inputs, *args, **kwargs)
         finally:
             _context.training = saved
         if in_mask is not None and isinstance(out, Tensor) and _mask.get_mask(out) is None:
@@ -616,8 +677,8 @@ class Layer:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as JSON-ready values."""
         config: dict[str, Any] = {"name": self.name, "trainable": self._trainable}
-        if self.dtype != B.floatx():
-            config["dtype"] = self.dtype
+        if self._dtype_policy.name != B.floatx():
+            config["dtype"] = self._dtype_policy.name
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers_mod.serialize(self.activity_regularizer)
         if self._input_shape_arg is not None:
@@ -643,6 +704,22 @@ def _call_takes_mask(cls: type) -> bool:
         )
         _takes_mask[cls] = found
     return found
+
+
+def _cast_floats(x: Any, dtype: str) -> Any:
+    """``x`` (a Tensor, or a list/tuple of them) with floating tensors cast to ``dtype``;
+    the output keeps the input's mask."""
+    if isinstance(x, Tensor):
+        if not B.is_floating(x.data) or x.data.dtype == B.dtype(dtype, x.xp):
+            return x
+        out = ops.cast(x, dtype)
+        mask = _mask.get_mask(x) if _mask.any_masks() else None
+        if mask is not None:
+            _mask.set_mask(out, mask)
+        return out
+    if isinstance(x, (list, tuple)):
+        return type(x)(_cast_floats(v, dtype) for v in x)
+    return x
 
 
 def _is_float_name(dtype: Any) -> bool:

@@ -175,6 +175,8 @@ class BatchNormalization(_Affine):
     ([-1.0, 1.0], [1.0])
     """
 
+    autocast = False  # computes in float32 under a mixed policy (as Keras)
+
     supports_masking = True
 
     def __init__(
@@ -308,6 +310,8 @@ class LayerNormalization(_Affine):
     [[-1.0, 1.0], [-1.0, 1.0]]
     """
 
+    autocast = False  # computes in float32 under a mixed policy (as Keras)
+
     supports_masking = True
 
     def __init__(
@@ -387,6 +391,8 @@ class GroupNormalization(_Affine):
     >>> gn(np.random.default_rng(0).normal(size=(2, 5, 4))).shape
     (2, 5, 4)
     """
+
+    autocast = False  # computes in float32 under a mixed policy (as Keras)
 
     supports_masking = True
 
@@ -486,6 +492,8 @@ class RMSNormalization(Layer):
     >>> xn.to_numpy(rms(np.array([[3.0, 4.0, 0.0, 0.0]]))).astype(float).round(4).tolist()
     [[1.2, 1.6, 0.0, 0.0]]
     """
+
+    autocast = False  # computes in float32 under a mixed policy (as Keras)
 
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-6, **kwargs) -> None:
         super().__init__(**kwargs)

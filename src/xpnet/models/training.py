@@ -29,11 +29,14 @@ from typing import Any
 from xpnet import _checks
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
+from xpnet.backend.dtype_policy import overflow_expected
 from xpnet.callbacks import CallbackList, History, ProgbarLogger
 from xpnet.data import ArrayFeed
 from xpnet.distribution.core import active as _data_parallel
+from xpnet.layers.base import _cast_floats
 from xpnet.models.compile import Compiled
 from xpnet.models.jit import CompiledSteps, resolve_jit_compile
+from xpnet.optimizers.loss_scale import LossScaleOptimizer
 from xpnet.tensor import Tensor, no_grad
 
 __all__ = ["Trainer"]
@@ -132,8 +135,9 @@ class Trainer:
                 loss weights) are fixed when it compiles: ``compile`` again after
                 changing them (the learning rate, read every step, excepted).
                 See :mod:`xpnet.models.jit`.
-            steps_per_execution, auto_scale_loss: accepted for Keras
-                compatibility (``steps_per_execution`` must be 1).
+            auto_scale_loss: under the ``"mixed_float16"`` dtype policy, wrap the
+                optimizer in a :class:`~xpnet.optimizers.LossScaleOptimizer` (as Keras).
+            steps_per_execution: accepted for Keras compatibility (must be 1).
 
         Changing ``trainable`` flags takes effect at the next ``compile``.
         """
@@ -147,6 +151,13 @@ class Trainer:
             )
         st = self._state
         st.compiled = Compiled(optimizer, loss, loss_weights, metrics, weighted_metrics)
+        opt = st.compiled.optimizer
+        if (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and not isinstance(opt, LossScaleOptimizer)
+        ):  # as Keras: float16 training scales its loss
+            st.compiled.optimizer = LossScaleOptimizer(opt)
         st.params = None
         st.extras = None
         st.jit_compile = jit_compile
@@ -389,11 +400,19 @@ class Trainer:
         xs = batch[:nx]
         out = self(xs[0] if single_x else xs, training=training)
         outs = _output_list(out)
+        if any(_is_half(o) for o in outs):  # losses and metrics in float32, as Keras
+            outs = type(outs)(_cast_floats(o, "float32") if _is_half(o) else o for o in outs)
         ys = batch[nx : nx + ny]
         sws = batch[nx + ny :] if has_w else None
         return outs, ys, sws
 
     def _train_batch(self, batch, layout) -> None:
+        if isinstance(self._state.compiled.optimizer, LossScaleOptimizer):
+            with overflow_expected():  # float16 overflows by design; the step is skipped
+                return self._train_batch_unchecked(batch, layout)
+        return self._train_batch_unchecked(batch, layout)
+
+    def _train_batch_unchecked(self, batch, layout) -> None:
         st = self._state
         c = st.compiled
         outs, ys, sws = self._forward(batch, layout, True)
@@ -406,6 +425,8 @@ class Trainer:
         n = int(outs[0].shape[0])
         extras = self._extras() if (st.extras[0] or st.extras[1]) else ()
         loss = c.loss(ys, outs, sws, n, extras)
+        if isinstance(c.optimizer, LossScaleOptimizer):
+            loss = c.optimizer.scale_loss(loss)
         params = st.params
         # the gradients go straight into the fused optimizer step's buffers (the
         # engine writes them there; nothing reads .grad between backward and step)
@@ -753,6 +774,13 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _is_half(t) -> bool:
+    return isinstance(t, Tensor) and str(t.data.dtype).rsplit(".", 1)[-1] in (
+        "float16",
+        "bfloat16",
+    )
 
 
 def _output_list(out) -> list | tuple:

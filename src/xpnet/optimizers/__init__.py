@@ -21,6 +21,7 @@ from xpnet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from xpnet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from xpnet.optimizers.base import Optimizer, _registry, register
 from xpnet.optimizers.lion import Lion
+from xpnet.optimizers.loss_scale import LossScaleOptimizer
 from xpnet.optimizers.schedules import LearningRateSchedule
 from xpnet.optimizers.sgd import SGD
 
@@ -33,6 +34,7 @@ __all__ = [
     "Adamax",
     "LearningRateSchedule",
     "Lion",
+    "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",
@@ -58,6 +60,9 @@ def get(identifier: Any) -> Optimizer:
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
+    if isinstance(identifier, dict) and identifier.get("class_name") == "LossScaleOptimizer":
+        # a wrapper, not an optimizer of its own: never made from a name alone
+        return LossScaleOptimizer.from_config(dict(identifier.get("config") or {}))
     if isinstance(identifier, (str, dict)):
         return _registry.get(identifier)
     raise ValueError(
@@ -68,11 +73,15 @@ def get(identifier: Any) -> Optimizer:
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}``, JSON-ready (schedules included)."""
+    if isinstance(optimizer, LossScaleOptimizer):
+        return {"class_name": "LossScaleOptimizer", "config": optimizer.get_config()}
     return _registry.serialize(optimizer)
 
 
 def deserialize(config: Any) -> Optimizer:
     """Inverse of :func:`serialize` (also takes a name)."""
+    if isinstance(config, dict) and config.get("class_name") == "LossScaleOptimizer":
+        return get(config)
     return _registry.deserialize(config) if isinstance(config, dict) else get(config)
 
 
