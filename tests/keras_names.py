@@ -77,7 +77,6 @@ REASONS: list[tuple[str, str, str]] = [
     ("layers", r"3D$", "3-D layer: not yet"),
     ("layers", r"ConvLSTM", "convolutional recurrent layer: not yet"),
     ("layers", r"^(Conv1DTranspose|SeparableConv1D|Convolution1DTranspose)", "not yet"),
-    ("layers", r"(Cell|^RNN|StackedRNNCells)$", "cell-level recurrent API: not yet"),
     ("layers", r"^(serialize|deserialize)$", "xpnet.layers.serialization has them by other names"),
     ("ops", r"^(fft|fft2|ifft2|rfft|irfft|stft|istft|)$", "signal processing: not yet"),
     (

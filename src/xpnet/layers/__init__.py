@@ -67,6 +67,7 @@ from xpnet.layers.regularization import (
 from xpnet.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from xpnet.layers.reshaping1d import Cropping1D, UpSampling1D, ZeroPadding1D
 from xpnet.layers.reshaping2d import Cropping2D, UpSampling2D, ZeroPadding2D
+from xpnet.layers.rnn import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from xpnet.layers.symbolic import Input, InputLayer
 from xpnet.layers.wrappers import Bidirectional, TimeDistributed
 
@@ -107,6 +108,7 @@ __all__ = [
     "ELU",
     "GRU",
     "LSTM",
+    "RNN",
     "Activation",
     "ActivityRegularization",
     "Add",
@@ -138,6 +140,7 @@ __all__ = [
     "EinsumDense",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "GaussianDropout",
     "GaussianNoise",
     "GlobalAveragePooling1D",
@@ -153,6 +156,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "InputSpec",
+    "LSTMCell",
     "Lambda",
     "Layer",
     "LayerNormalization",
@@ -179,10 +183,12 @@ __all__ = [
     "SeparableConvolution1D",
     "SeparableConvolution2D",
     "SimpleRNN",
+    "SimpleRNNCell",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
+    "StackedRNNCells",
     "Subtract",
     "TimeDistributed",
     "TransformerEncoder",
