@@ -52,7 +52,7 @@ from xpnet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from xpnet.layers.preprocessing import CategoryEncoding, Rescaling
+from xpnet.layers.preprocessing import CategoryEncoding, Rescaling, Resizing
 from xpnet.layers.recurrent import GRU, LSTM, SimpleRNN
 from xpnet.layers.regularization import (
     ActivityRegularization,
@@ -178,6 +178,7 @@ __all__ = [
     "RepeatVector",
     "Rescaling",
     "Reshape",
+    "Resizing",
     "SeparableConv1D",
     "SeparableConv2D",
     "SeparableConvolution1D",
