@@ -83,3 +83,19 @@ def in_range(
             f"{owner}: expected {name} in {lo}{low:g}, {high:g}{hi}. Received: {name}={value!r}"
         )
     return float(value)
+
+
+def boolean(owner: str, name: str, value: Any) -> bool:
+    """A bool (Python or NumPy), as a Python bool: ``"no"``, ``[]`` or ``0`` are refused."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise ValueError(f"{owner}: expected True or False for {name}. Received: {name}={value!r}")
+    return bool(value)
+
+
+def non_negative_int(owner: str, name: str, value: Any) -> int:
+    """An integer >= 0 (Python or NumPy; not a bool), as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(
+            f"{owner}: expected an integer >= 0 for {name}. Received: {name}={value!r}"
+        )
+    return int(value)

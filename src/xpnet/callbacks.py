@@ -509,7 +509,15 @@ class ModelCheckpoint(Callback):
             self._save(epoch, logs or {})
 
     def _save(self, epoch, logs) -> None:
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as err:
+            raise KeyError(
+                f"ModelCheckpoint: filepath {self.filepath!r} names {{{err.args[0]}}}, which is "
+                f"not in the logs at this point (available: epoch, {', '.join(logs) or 'none'}). "
+                "val_* values exist only with validation data, and only at the end of an epoch "
+                "(save_freq='epoch')."
+            ) from None
         if self.save_best_only:
             if self._better is None:
                 self._better = monitor_op(self.monitor, self.mode, self.model, "ModelCheckpoint")

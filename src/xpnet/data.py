@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.tensor import Tensor
@@ -58,7 +59,9 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
         raise ValueError(f"to_categorical: class labels must be >= 0; got {int(y.min())}.")
     if num_classes is None:
         num_classes = int(y.max()) + 1 if y.size else 0
-    elif y.size and y.max() >= num_classes:
+    else:
+        num_classes = _checks.positive_int("to_categorical", "num_classes", num_classes)
+    if y.size and y.max() >= num_classes:
         raise ValueError(
             f"to_categorical: label {int(y.max())} does not fit num_classes={num_classes}."
         )
@@ -207,15 +210,21 @@ class ArrayFeed:
         shuffle: bool | str = False,
         seed: int | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+        batch_size = _checks.positive_int("ArrayFeed", "batch_size", batch_size)
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch'; got {shuffle!r}.")
         self.arrays = [_as_array(a) for a in arrays]
+        for a in self.arrays:
+            _check_array(a)
         present = [a for a in self.arrays if a is not None]
         if not present:
             raise ValueError("No data: every array given is None.")
         self.size = _check_lengths(present, "fit/evaluate/predict")
+        if self.size == 0:
+            raise ValueError(
+                "fit/evaluate/predict: expected at least one sample. Received arrays of shapes "
+                f"{[tuple(a.shape) for a in present]} (0 samples)."
+            )
         self.batch_size = batch_size
         self.shuffle = shuffle
         self._gen = None if seed is None else np.random.default_rng(seed)
@@ -317,6 +326,27 @@ def _as_array(a):
             "sequence. Pad the samples to one shape first."
         )
     return arr
+
+
+def _check_array(a) -> None:
+    """A data array: a sample dimension and a real numeric (or bool) dtype."""
+    if a is None:
+        return
+    if len(a.shape) == 0:
+        raise ValueError(
+            "Data must have a first (sample) dimension; received a 0-d array (a scalar). "
+            "Wrap one sample as x[None] or pass an array of samples."
+        )
+    if _is_numpy(a):
+        ok = a.dtype.kind in "biuf"
+    else:
+        ok = B.namespace(a).isdtype(a.dtype, ("bool", "integral", "real floating"))
+    if not ok:
+        raise TypeError(
+            f"Data must hold real numbers (float, int or bool); received dtype {a.dtype}. "
+            "Convert strings to numbers (e.g. a vocabulary lookup) and take the real part "
+            "or magnitude of complex data first."
+        )
 
 
 def _rows(a, start: int, stop: int):

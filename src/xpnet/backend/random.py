@@ -346,3 +346,71 @@ def permutation(n: int, *, host: bool = True):
     """A seeded permutation of ``range(n)``: a NumPy array, or on the backend if not host."""
     perm = _random.host.permutation(int(n))
     return perm if host else asarray(perm)
+
+
+# --------------------------------------------------------------------------- saved state
+
+
+def _stream_state(stream: _Random) -> dict[str, Any]:
+    """A stream's position as JSON-ready values: its seed, the host generator's state,
+    the JAX key of compiled steps and PyTorch's generators (CuPy's are not saved)."""
+    out: dict[str, Any] = {"seed": stream.seed, "host": stream.host.bit_generator.state}
+    if stream.key is not None:
+        out["key"] = [int(v) for v in np.asarray(stream.key).ravel()]
+    torch_states = {}
+    for (name, device), gen in stream.native.items():
+        if name == "torch" and gen is not None:
+            torch_states[device] = gen.get_state().numpy().tobytes().hex()
+    if torch_states:
+        out["torch"] = torch_states
+    return out
+
+
+def _set_stream_state(stream: _Random, state: dict[str, Any]) -> None:
+    host = np.random.default_rng()
+    host.bit_generator.state = state["host"]  # raises on a foreign or malformed state
+    stream.host = host
+    stream.seed = state.get("seed")
+    stream.native = {}
+    stream.key = None
+    key = state.get("key")
+    backend = get_backend().name  # a key or torch state matters on its own backend only
+    if key is not None and backend == "jax":
+        import jax
+
+        stream.key = jax.device_put(np.asarray(key, dtype=np.uint32), get_backend().device)
+    for device, hexed in (state.get("torch") or {}).items() if backend == "torch" else ():
+        import torch
+
+        gen = torch.Generator(device=device)
+        gen.set_state(torch.from_numpy(np.frombuffer(bytes.fromhex(hexed), np.uint8).copy()))
+        stream.native[("torch", device)] = gen
+
+
+def random_state(generators: dict[str, SeedGenerator]) -> dict[str, Any]:
+    """The state of the global stream and of ``generators`` (name -> SeedGenerator),
+    JSON-ready, for saving with a model so that a resumed run draws what the
+    uninterrupted one would have."""
+    return {
+        "global": _stream_state(_random),
+        "generators": {k: _stream_state(g._random) for k, g in generators.items()},
+    }
+
+
+def set_random_state(state: dict[str, Any], generators: dict[str, SeedGenerator]) -> None:
+    """Restore :func:`random_state`; ``generators`` receive the saved states of the same
+    names. Raises ValueError (KeyError, TypeError) on a malformed state before changing
+    anything of the global stream."""
+    fresh = _Random(None)
+    _set_stream_state(fresh, state["global"])
+    saved = state.get("generators") or {}
+    streams = []
+    for name, g in generators.items():
+        if name in saved:
+            s = _Random(None)
+            _set_stream_state(s, saved[name])
+            streams.append((g, s))
+    global _random
+    _random = fresh
+    for g, s in streams:
+        g._random = s

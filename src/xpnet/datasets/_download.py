@@ -2,7 +2,9 @@
 
 Downloads go to a temporary file in the cache folder and are renamed into
 place only after the checksum matched, so an interrupted or corrupted
-download never poisons the cache.
+download never poisons the cache. A download stops at ``max_bytes`` (256 MiB
+unless told), and the ``.part`` files of killed downloads are removed by the
+next download into the same folder.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from pathlib import Path
 
 from xpnet.backend import host_numpy as np
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 __all__ = ["DownloadError", "cache_dir", "get_file", "read_idx_gz", "sha256_of"]
 
 
@@ -26,11 +33,30 @@ class DownloadError(RuntimeError):
     """A data file could not be fetched or failed its checksum."""
 
 
+MAX_BYTES = 256 << 20  # the largest download (every bundled data set is far smaller)
+
+
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
     """The data cache: ``path``, else ``$XPNET_DATA``, else ``~/.xpnet/datasets``."""
     if path is None:
         path = os.environ.get("XPNET_DATA") or Path.home() / ".xpnet" / "datasets"
     return Path(path).expanduser()
+
+
+def _writable_cache(folder: Path) -> Path:
+    """``folder`` created if needed, or DownloadError saying what is wrong with it."""
+    hint = "Set $XPNET_DATA (or pass cache_dir=) to a writable folder."
+    if "\x00" in str(folder):
+        raise DownloadError(f"The data folder {str(folder)!r} contains a NUL character. {hint}")
+    if folder.exists() and not folder.is_dir():
+        raise DownloadError(f"The data folder {folder} exists but is not a folder. {hint}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DownloadError(f"Cannot create the data folder {folder} ({err}). {hint}") from err
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DownloadError(f"The data folder {folder} is not writable. {hint}")
+    return folder
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -47,21 +73,25 @@ def get_file(
     sha256: str,
     cache: str | os.PathLike | None = None,
     timeout: float = 60.0,
+    max_bytes: int = MAX_BYTES,
 ) -> Path:
     """Path of ``fname`` in the cache, downloaded from the first working URL if needed.
 
-    A cached file whose checksum does not match is fetched again. Raises
-    :class:`DownloadError` listing what each URL gave when none works.
+    A cached file whose checksum does not match is fetched again; a download
+    longer than ``max_bytes`` is abandoned. Raises :class:`DownloadError` listing
+    what each URL gave when none works, or saying what is wrong with the cache folder.
     """
-    folder = cache_dir(cache)
-    folder.mkdir(parents=True, exist_ok=True)
+    from xpnet.saving import remove_stale
+
+    folder = _writable_cache(cache_dir(cache))
     path = folder / fname
     if path.exists() and sha256_of(path) == sha256:
         return path
+    remove_stale(folder, f".{path.name}.", ".part")
     problems = []
     for url in urls:
         try:
-            _fetch(url, path, sha256, timeout)
+            _fetch(url, path, sha256, timeout, max_bytes)
             return path
         except (OSError, urllib.error.URLError, DownloadError) as err:
             problems.append(f"{url}: {err}")
@@ -72,12 +102,21 @@ def get_file(
     )
 
 
-def _fetch(url: str, path: Path, sha256: str, timeout: float) -> None:
+def _fetch(url: str, path: Path, sha256: str, timeout: float, max_bytes: int) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        if fcntl is not None:  # held while downloading: remove_stale leaves it alone
+            fcntl.flock(fd, fcntl.LOCK_EX)
         h = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            declared = resp.headers.get("Content-Length") if resp.headers else None
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise DownloadError(f"the server announces {declared} bytes, over {max_bytes}")
+            got = 0
             for chunk in iter(lambda: resp.read(1 << 20), b""):
+                got += len(chunk)
+                if got > max_bytes:
+                    raise DownloadError(f"more than {max_bytes} bytes; download abandoned")
                 h.update(chunk)
                 out.write(chunk)
             out.flush()

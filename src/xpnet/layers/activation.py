@@ -226,6 +226,17 @@ class Softmax(_Elementwise):
         self.axis = axis if isinstance(axis, int) else tuple(axis)
 
     def call(self, inputs, mask=None):
+        nd = len(inputs.shape)
+        bad = [
+            a
+            for a in ((self.axis,) if isinstance(self.axis, int) else self.axis)
+            if not -nd <= a < nd
+        ]
+        if bad:  # (shapes are Python values: no device read)
+            raise ValueError(
+                f"Softmax layer '{self.name}': axis {bad[0]} is out of range for inputs of "
+                f"rank {nd} (shape {tuple(inputs.shape)}); expected an axis in [{-nd}, {nd - 1}]."
+            )
         if mask is not None:
             inputs = ops.where(to_tensor(mask), inputs, _MASKED_LOGIT)
         return activations.softmax(inputs, axis=self.axis)

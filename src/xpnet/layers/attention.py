@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from xpnet import activations, constraints, initializers, ops, regularizers
+from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet import backend as B
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer
@@ -108,7 +108,7 @@ class MultiHeadAttention(Layer):
         ):
             raise ValueError(f"{who}: expected dropout in [0, 1). Received: dropout={dropout!r}")
         self.dropout = float(dropout)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(type(self).__name__, "use_bias", use_bias)
         if isinstance(output_shape, (list, tuple)):
             if len(output_shape) != 1:
                 raise ValueError(
@@ -360,7 +360,9 @@ class TransformerEncoder(Layer):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.normalize_first = bool(normalize_first)
+        self.normalize_first = _checks.boolean(
+            type(self).__name__, "normalize_first", normalize_first
+        )
 
     def build(self, input_shape) -> None:
         hidden = int(input_shape[-1])

@@ -16,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet import constraints as constraints_mod
 from xpnet import initializers as initializers_mod
@@ -95,9 +97,42 @@ B.on_clear_session(_names.clear)
 class _CallContext(threading.local):
     training: bool | None = None
     dry_run = False
+    budget: list[int] | None = None  # [elements left] while a saved model is rebuilt
 
 
 _context = _CallContext()
+
+
+class WeightBudgetError(ValueError):
+    """A model rebuilt from a file asks for more than the file carries (see
+    :func:`restoring_weights`)."""
+
+
+@contextlib.contextmanager
+def restoring_weights(elements: int) -> Iterator[None]:
+    """Rebuild layers whose weights a file will overwrite: ``add_weight`` runs no
+    initializer (no random draw, no costly Orthogonal) and refuses, before allocating,
+    weights beyond ``elements`` values in all; dry-run placeholders are held to
+    ``max(elements, 2**22)`` values. So a file cannot make a model larger than the
+    weights it holds."""
+    saved = _context.budget
+    _context.budget = [int(elements)]
+    try:
+        yield
+    finally:
+        _context.budget = saved
+
+
+def check_placeholder(shape) -> None:
+    """While :func:`restoring_weights`: refuse placeholder inputs past the budget."""
+    budget = _context.budget
+    if budget is not None:
+        n = math.prod(int(d) for d in shape)
+        if n > max(budget[0], 1 << 22):
+            raise WeightBudgetError(
+                f"the model's inputs of shape {tuple(shape)} ({n} values per sample) are "
+                "larger than the file's weights allow."
+            )
 
 
 @contextlib.contextmanager
@@ -190,7 +225,7 @@ class Layer:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string; received name={name!r}.")
         self.name = name or _unique_name(snake_case(type(self).__name__))
-        self._trainable = bool(trainable)
+        self._trainable = _checks.boolean(type(self).__name__, "trainable", trainable)
         self.dtype = dtype or B.floatx()
         self.built = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
@@ -277,6 +312,16 @@ class Layer:
         if name is None:
             self._weight_count = getattr(self, "_weight_count", 0) + 1
             name = "variable" if self._weight_count == 1 else f"variable_{self._weight_count - 1}"
+        budget = _context.budget
+        if budget is not None:  # rebuilt from a file: its weights replace these values
+            n = math.prod(shape)
+            if n > budget[0] or min(shape, default=1) < 0:
+                raise WeightBudgetError(
+                    f"layer '{self.name}' asks for weight {name!r} of shape {shape}, more "
+                    "values than the file holds."
+                )
+            budget[0] -= n
+            init = initializers_mod.get("zeros")
         p = Parameter(
             init(shape, dtype),
             trainable=trainable and self._trainable,
@@ -297,6 +342,7 @@ class Layer:
             if isinstance(shape, list):
                 return [zeros(s) for s in shape]
             dims = tuple(1 if d is None else int(d) for d in shape)
+            check_placeholder(dims)
             return Tensor._make(
                 xp.zeros(dims, dtype=B.dtype(self.dtype, xp), device=B.device()), None
             )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xpnet import activations, constraints, initializers, ops, regularizers
+from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.core import positive_int
 from xpnet.ops import nn as nn_ops
@@ -115,7 +115,7 @@ class _BaseConv(Layer):
         self.padding = normalize_padding(who, padding, allow_causal)
         self.data_format = normalize_data_format(who, data_format)
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(type(self).__name__, "use_bias", use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.bias_constraint = constraints.get(bias_constraint)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xpnet import _checks, constraints, initializers, ops, regularizers
 from xpnet import backend as B
-from xpnet import constraints, initializers, ops, regularizers
 from xpnet.layers import _mask
 from xpnet.layers.base import Layer, in_dry_run
 from xpnet.layers.core import positive_int
@@ -63,7 +63,7 @@ class Embedding(Layer):
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
-        self.mask_zero = bool(mask_zero)
+        self.mask_zero = _checks.boolean(type(self).__name__, "mask_zero", mask_zero)
         self._ids_checked = False  # a check of ids passed: device ids are not read again
         if weights is not None:
             self.build(None)
@@ -85,7 +85,7 @@ class Embedding(Layer):
         unchecked = not self._ids_checked or B.is_host_data(ids)
         # (a dry run's zeros are no ids, and a compiled step's ids have no values yet)
         if unchecked and not in_dry_run() and not B.is_traced(ids):
-            self.check_input_values(ids)
+            self.check_input_values(inputs.data)  # (before the cast: fractional ids refused)
         out = ops.take(self.embeddings, ids, axis=0)
         return _mask.set_mask(out, self.compute_mask(inputs))
 
@@ -99,6 +99,15 @@ class Embedding(Layer):
         if B.is_host_data(ids):
             ids = B.host_numpy.asarray(ids)  # lists too
         xp = B.namespace(ids)
+        if not xp.isdtype(ids.dtype, ("integral", "real floating", "bool")):
+            raise TypeError(
+                f"Embedding layer '{self.name}' expected integer ids; received dtype {ids.dtype}."
+            )
+        if xp.isdtype(ids.dtype, "real floating") and bool(xp.any(xp.floor(ids) != ids)):
+            raise ValueError(
+                f"Embedding layer '{self.name}' expected whole-number ids; received float ids "
+                "with a fractional part (they would be truncated). Round them or pass integers."
+            )
         ids = _integral(xp, ids)
         if ids.size and bool(xp.any(xp.logical_or(ids < 0, ids >= self.input_dim))):
             lo, hi = int(xp.min(ids)), int(xp.max(ids))

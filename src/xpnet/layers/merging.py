@@ -15,8 +15,8 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from xpnet import _checks, ops
 from xpnet import backend as B
-from xpnet import ops
 from xpnet.layers.base import Layer
 
 __all__ = [
@@ -320,7 +320,7 @@ class Dot(_Merge):
                 f"Dot: expected an int or a pair of ints for axes. Received: axes={axes!r}"
             )
         self.axes = int(axes) if isinstance(axes, numbers.Integral) else [int(a) for a in axes]
-        self.normalize = bool(normalize)
+        self.normalize = _checks.boolean(type(self).__name__, "normalize", normalize)
 
     def _resolve(self, shapes: list[tuple]) -> tuple[int, int]:
         pair = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes

@@ -91,7 +91,8 @@ class _Affine(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.center, self.scale = bool(center), bool(scale)
+        self.center = _checks.boolean(type(self).__name__, "center", center)
+        self.scale = _checks.boolean(type(self).__name__, "scale", scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
@@ -337,7 +338,7 @@ class LayerNormalization(_Affine):
         )
         self.axis = _check_axis("LayerNormalization", axis)
         self.epsilon = _check_epsilon("LayerNormalization", epsilon)
-        self.rms_scaling = bool(rms_scaling)
+        self.rms_scaling = _checks.boolean(type(self).__name__, "rms_scaling", rms_scaling)
 
     def build(self, input_shape) -> None:
         self._axes = _resolve_axes(self, self.axis, input_shape)
@@ -612,7 +613,7 @@ class Normalization(Layer):
             if (v < 0).any():
                 raise ValueError(f"Normalization: variance must be >= 0. Received: {variance!r}")
             self.input_mean, self.input_variance = m.tolist(), v.tolist()
-        self.invert = bool(invert)
+        self.invert = _checks.boolean(type(self).__name__, "invert", invert)
         self._adapted = False
 
     # ---------------------------------------------------------------- building

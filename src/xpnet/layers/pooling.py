@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xpnet import _checks, ops
 from xpnet import backend as B
-from xpnet import ops
 from xpnet.backend import host_numpy as np
 from xpnet.layers import _mask
 from xpnet.layers.base import InputSpec, Layer
@@ -238,7 +238,7 @@ class _GlobalPooling(Layer):
     def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(type(self).__name__, data_format)
-        self.keepdims = bool(keepdims)
+        self.keepdims = _checks.boolean(type(self).__name__, "keepdims", keepdims)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     @property

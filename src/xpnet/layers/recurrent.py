@@ -83,7 +83,7 @@ class _RNN(Layer):
         who = type(self).__name__
         self.units = positive_int(who, "units", units)
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(type(self).__name__, "use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -95,11 +95,15 @@ class _RNN(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = _rate(who, "dropout", dropout)
         self.recurrent_dropout = _rate(who, "recurrent_dropout", recurrent_dropout)
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self.unroll = bool(unroll)  # accepted for Keras compatibility; the loop is the same
+        self.return_sequences = _checks.boolean(
+            type(self).__name__, "return_sequences", return_sequences
+        )
+        self.return_state = _checks.boolean(type(self).__name__, "return_state", return_state)
+        self.go_backwards = _checks.boolean(type(self).__name__, "go_backwards", go_backwards)
+        self.stateful = _checks.boolean(type(self).__name__, "stateful", stateful)
+        self.unroll = _checks.boolean(
+            type(self).__name__, "unroll", unroll
+        )  # accepted for Keras compatibility; the loop is the same
         self.seed = seed
         self._generator = None if seed is None else B.SeedGenerator(seed)
         self.input_spec = InputSpec(ndim=3)
@@ -149,6 +153,11 @@ class _RNN(Layer):
         wrapping this layer's cell."""
         mask = _mask.resolve(inputs, mask)
         x = inputs
+        if len(x.shape) != 3 or x.shape[1] == 0:
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' expected inputs of shape (batch, "
+                f"timesteps >= 1, features); received shape {tuple(x.shape)}."
+            )
         if owner.go_backwards:
             x = rnn_ops.flip(x, axis=1)
             mask = None if mask is None else x.xp.flip(mask, axis=1)
@@ -331,7 +340,9 @@ class LSTM(_RNN):
     ) -> None:
         super().__init__(units, activation, *args, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = _checks.boolean(
+            type(self).__name__, "unit_forget_bias", unit_forget_bias
+        )
         self.use_cudnn = use_cudnn
 
     def _bias_init(self):
@@ -419,7 +430,7 @@ class GRU(_RNN):
     ) -> None:
         super().__init__(units, activation, *args, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.reset_after = bool(reset_after)
+        self.reset_after = _checks.boolean(type(self).__name__, "reset_after", reset_after)
         self.use_cudnn = use_cudnn
 
     def _bias_shape(self):

@@ -12,9 +12,9 @@ the layers never import the models.
 
 from __future__ import annotations
 
+from xpnet import _checks, ops
 from xpnet import backend as B
-from xpnet import ops
-from xpnet.layers.base import Layer, dry_run
+from xpnet.layers.base import Layer, check_placeholder, dry_run
 from xpnet.layers.serialization import register_builtin
 from xpnet.tensor import Tensor, no_grad
 
@@ -266,6 +266,7 @@ _PROBE_SIZE = 16  # stands in for unknown non-batch dimensions during the dry ru
 
 def _placeholder(t: SymbolicTensor, fill: int) -> Tensor:
     shape = tuple((1 if i == 0 else fill) if d is None else d for i, d in enumerate(t.shape))
+    check_placeholder(shape)
     xp = B.xp()
     return Tensor._make(xp.zeros(shape, dtype=B.dtype(t.dtype, xp), device=B.device()), None)
 
@@ -361,7 +362,7 @@ class OpLayer(Layer):
         super().__init__(**kwargs)
         self.op = op
         self.constant = constant
-        self.reverse = bool(reverse)
+        self.reverse = _checks.boolean(type(self).__name__, "reverse", reverse)
 
     def call(self, inputs):
         if self.op == "negative":

@@ -28,8 +28,23 @@ from xpnet.tensor import Tensor
 EPSILON = 1e-7  # keras.backend.epsilon(): the clip of probabilities and denominators
 
 
-def _prediction(y_pred) -> Tensor:
+def _check_real(data, loss: str, name: str) -> None:
+    """Refuse strings, objects and complex numbers by dtype (metadata: no device read)."""
+    data = data.data if isinstance(data, Tensor) else data
+    if not hasattr(data, "dtype"):
+        data = host_numpy.asarray(data)
+    if B.is_host_data(data):
+        ok = host_numpy.asarray(data).dtype.kind in "biuf"
+    else:
+        ok = B.namespace(data).isdtype(data.dtype, ("bool", "integral", "real floating"))
+    if not ok:
+        raise TypeError(f"{loss}: expected {name} of real numbers; received dtype {data.dtype}.")
+
+
+def _prediction(y_pred, loss: str = "loss") -> Tensor:
     """y_pred as a floating Tensor (arrays are moved to the active backend)."""
+    if not (isinstance(y_pred, Tensor) and B.is_floating(y_pred.data)):  # (a model's output)
+        _check_real(y_pred, loss, "y_pred")
     t = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
     if not B.is_floating(t.data):
         t = ops.cast(t, B.floatx())
@@ -72,7 +87,13 @@ def _match_rank(y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor]:
 
 def _pair(y_true, y_pred, loss: str) -> tuple[Tensor, Tensor]:
     """(targets, predictions) of one shape for the losses with float targets."""
-    y_pred = _prediction(y_pred)
+    y_pred = _prediction(y_pred, loss)
+    if y_pred.ndim == 0:
+        raise ValueError(
+            f"{loss}: expected y_pred with a batch dimension; received a 0-d value (a scalar)."
+        )
+    if not (isinstance(y_true, Tensor) and B.is_floating(y_true.data)):
+        _check_real(y_true, loss, "y_true")
     y_true, y_pred = _match_rank(_targets(y_true, y_pred), y_pred)
     if y_true.shape != y_pred.shape:
         hint = ""
@@ -241,8 +262,9 @@ def check_labels_on_host(labels, n_classes: int, loss: str, ignore_class=None):
     labels = np.asarray(labels)
     kind = labels.dtype.kind
     if kind == "f":
-        if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
-            raise _non_integer_error(loss)
+        ok = np.isfinite(labels) & (labels == np.floor(labels))
+        if labels.size and not np.all(ok):
+            raise _non_integer_error(loss, labels[~ok].flat[0])
         labels = labels.astype(np.int64)
     elif kind != "i" or labels.dtype.itemsize < 4:
         # bool, unsigned, int8 / int16: the index dtype every library takes
@@ -289,9 +311,10 @@ def check_label_values(y_true, n_classes: int, loss: str, ignore_class=None) -> 
         _device_labels(B.namespace(raw), raw, True, n_classes, loss, ignore_class)
 
 
-def _non_integer_error(loss: str) -> ValueError:
+def _non_integer_error(loss: str, example=None) -> ValueError:
+    got = "" if example is None else f" (e.g. {float(example)!r})"
     return ValueError(
-        f"{loss}: expected integer class indices; y_true has non-integer values. "
+        f"{loss}: expected integer class indices; y_true has non-integer values{got}. "
         "Use categorical_crossentropy for soft or one-hot targets."
     )
 

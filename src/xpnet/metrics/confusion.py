@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.metrics._base import (
@@ -255,10 +256,10 @@ class AUC(Metric):
         self.init_thresholds = None if thresholds is None else list(thresholds)
         self.curve = curve
         self.summation_method = summation_method
-        self.multi_label = bool(multi_label)
+        self.multi_label = _checks.boolean(type(self).__name__, "multi_label", multi_label)
         self.num_labels = num_labels
         self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.boolean(type(self).__name__, "from_logits", from_logits)
         super().__init__(name=name, dtype=dtype)
 
     state_names = ("tp", "fp", "fn", "tn")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet.metrics._base import (
     Mean,
@@ -38,7 +39,7 @@ class _MultiLabel(Metric):
         dtype=None,
     ) -> None:
         self.threshold = threshold if isinstance(threshold, (int, float)) else list(threshold)
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.boolean(type(self).__name__, "from_logits", from_logits)
         super().__init__(name=name, dtype=dtype)
 
     def _decide(self, y_true, y_pred):

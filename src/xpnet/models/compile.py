@@ -14,8 +14,8 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from xpnet import _checks, losses
 from xpnet import backend as B
-from xpnet import losses
 from xpnet import metrics as metrics_mod
 from xpnet.layers import _mask
 
@@ -141,13 +141,33 @@ def _per_output(spec, names: list[str], what: str, broadcast: bool) -> list:
     return [spec] * n
 
 
+def _check_loss_weights(spec):
+    """None, a number, or a list / dict of numbers (or None): checked at compile time,
+    as finite numbers, rather than failing at the first batch."""
+    if spec is None:
+        return None
+    values = spec.values() if isinstance(spec, Mapping) else spec
+    if not isinstance(spec, (Mapping, list, tuple)):
+        values = [spec]
+    for v in values:
+        if v is not None:
+            _checks.number(
+                "compile()",
+                "loss_weights",
+                v,
+                "finite numbers (one, a list or a dict)",
+                lambda v: True,
+            )
+    return spec
+
+
 class Compiled:
     """The compiled state of a model: optimizer, per-output losses/metrics, trackers."""
 
     def __init__(self, optimizer, loss, loss_weights, metrics, weighted_metrics) -> None:
         self.optimizer = resolve_optimizer(optimizer)
         self.loss_spec = loss
-        self.loss_weights_spec = loss_weights
+        self.loss_weights_spec = _check_loss_weights(loss_weights)
         self.metrics_spec = metrics
         self.weighted_spec = weighted_metrics
         self.loss_tracker = LossTracker(name="loss")

@@ -27,7 +27,7 @@ import os
 from typing import Any
 
 from xpnet import backend as B
-from xpnet.layers.base import Layer, dry_run
+from xpnet.layers.base import Layer, check_placeholder, dry_run
 from xpnet.models.training import Trainer, _State
 from xpnet.tensor import Tensor, no_grad
 
@@ -208,5 +208,6 @@ def _zeros(shape):
     if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
         return [_zeros(s) for s in shape]
     dims = tuple(1 if (i == 0 or d is None) else int(d) for i, d in enumerate(shape))
+    check_placeholder(dims)
     xp = B.xp()
     return Tensor._make(xp.zeros(dims, dtype=B.dtype(None, xp), device=B.device()), None)

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from xpnet import _checks
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.callbacks import CallbackList, History, ProgbarLogger
@@ -259,8 +260,39 @@ class Trainer:
         if isinstance(data, (list, tuple)) and data and all(_is_data(d) for d in data):
             if len(data) == 1:
                 return [data[0]], True
+            expected = len(_input_dtypes(self) or ()) if role == "x" else 0
+            if expected and len(data) != expected:
+                raise ValueError(
+                    f"Model '{self.name}' expects {expected} input(s) ({self.input_names}); "
+                    f"received a list of {len(data)} arrays for {role}. Pass one array per "
+                    "input (for one input with several features, stack them along the last "
+                    "axis)."
+                )
             return list(data), False
         return [data], True
+
+    def _floatx_inputs(self, xs: list) -> list:
+        """Integer and bool inputs cast to the dtype of the model's float Inputs (as Keras),
+        once per call on the whole array: int64 data gives float32 outputs."""
+        dtypes = _input_dtypes(self)
+        if not dtypes or len(dtypes) != len(xs):
+            return xs
+        out = []
+        for a, dt in zip(xs, dtypes):
+            name = str(dt) if dt is not None else B.floatx()
+            if a is not None and name.startswith(("float", "bfloat")) and hasattr(a, "dtype"):
+                if isinstance(a, Tensor):
+                    a = a.data
+                if B.is_host_data(a):
+                    a = np.asarray(a)
+                    if a.dtype.kind in "biu":
+                        a = _exact_float(a, name, self.name)
+                else:
+                    xp = B.namespace(a)
+                    if xp.isdtype(a.dtype, ("bool", "integral")):
+                        a = xp.astype(a, B.dtype(name, xp))
+            out.append(a)
+        return out
 
     def _weights_for(self, ys, sample_weight, class_weight) -> list | None:
         """One sample-weight array (or None) per output, class weights folded in."""
@@ -298,9 +330,16 @@ class Trainer:
         ys, _ = self._flat(y, "y")
         if not xs:
             raise ValueError("No input data: pass x (an array, a list of arrays or a dict).")
+        c = self._state.compiled
+        if not ys and c is not None and c.loss_spec is not None:
+            raise ValueError(
+                f"Model '{self.name}' was compiled with a loss, which needs targets; received "
+                "y=None. Pass y (or compile with loss=None and add_loss() in the model)."
+            )
+        xs = self._floatx_inputs(xs)
         sws = self._weights_for(ys, sample_weight, class_weight) if ys else None
         arrays = xs + ys + (sws or [])
-        feed = ArrayFeed(arrays, batch_size=batch_size or 32, shuffle=shuffle)
+        feed = ArrayFeed(arrays, batch_size=_batch_size(batch_size), shuffle=shuffle)
         nx, ny = len(xs), len(ys)
         layout = (nx, ny, single_x, sws is not None)
         self._check_inputs(feed.arrays[:nx], single_x, whole)
@@ -443,6 +482,13 @@ class Trainer:
             History: ``history.history["loss"]`` and the others, one value per epoch.
         """
         c = self._compiled_or_raise("fit")
+        epochs = _checks.non_negative_int("fit", "epochs", epochs)
+        initial_epoch = _checks.non_negative_int("fit", "initial_epoch", initial_epoch)
+        steps_per_epoch = _optional_steps("fit", "steps_per_epoch", steps_per_epoch)
+        validation_steps = _optional_steps("fit", "validation_steps", validation_steps)
+        validation_freq = _validation_freq(validation_freq)
+        if validation_split:
+            _checks.in_range("fit", "validation_split", validation_split, 0, 1, high_closed=False)
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, class_weight, batch_size, shuffle)
             val_feed = None
@@ -562,6 +608,7 @@ class Trainer:
         """
         self._compiled_or_raise("evaluate")
         verbose = _verbose(verbose)
+        steps = _optional_steps("evaluate", "steps", steps)
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, batch_size, False)
             self._check_targets_at_first_step((feed, layout))
@@ -609,9 +656,11 @@ class Trainer:
         outputs); ``xn.to_numpy`` copies them to the host.
         """
         verbose = _verbose(verbose)
+        steps = _optional_steps("predict", "steps", steps)
         with self._scope():
             xs, single_x = self._flat(x, "x")
-            feed = ArrayFeed(xs, batch_size=batch_size or 32, shuffle=False)
+            xs = self._floatx_inputs(xs)
+            feed = ArrayFeed(xs, batch_size=_batch_size(batch_size), shuffle=False)
             self._check_inputs(feed.arrays, single_x, whole=True)
             n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
             cbs = list(callbacks or [])
@@ -675,7 +724,8 @@ class Trainer:
         """Outputs for one batch (arrays of the model's backend)."""
         with self._scope():
             xs, single_x = self._flat(x, "x")
-            feed = ArrayFeed(xs, batch_size=max(1, int(xs[0].shape[0])), shuffle=False)
+            xs = self._floatx_inputs(xs)
+            feed = ArrayFeed(xs, batch_size=_batch_of(xs), shuffle=False)
             self._check_inputs(feed.arrays, single_x, whole=False)
             compiled = self._compiled_steps()
             if compiled is None:
@@ -712,6 +762,60 @@ def _output_list(out) -> list | tuple:
     return out if isinstance(out, (list, tuple)) else (out,)
 
 
+def _input_dtypes(model) -> list | None:
+    """The dtypes of a Sequential's or functional model's Inputs (None: a subclassed model)."""
+    from xpnet.layers import Embedding
+    from xpnet.models.functional import Functional
+    from xpnet.models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        if model._shapes.dtype is not None:
+            return [model._shapes.dtype]
+        # without an Input: floatx, except for ids going straight into an Embedding
+        first = model.layers[0] if model.layers else None
+        return None if isinstance(first, Embedding) else [B.floatx()]
+    if isinstance(model, Functional):
+        return [t.dtype for t in model.inputs]
+    return None
+
+
+def _exact_float(a, dtype: str, model: str):
+    """Host integer data as ``dtype``, refusing values the float cannot hold exactly."""
+    out = a.astype(dtype)
+    if a.size and a.dtype.kind != "b":
+        limit = 2 ** (np.finfo(out.dtype).nmant + 1)
+        if int(np.abs(a).max()) > limit:
+            raise ValueError(
+                f"Model '{model}' has a {dtype} Input, and integer inputs up to "
+                f"{int(np.abs(a).max())} do not fit {dtype} exactly (max {limit}). Give the "
+                "Input dtype='int32' or 'int64' (for ids), or scale the data."
+            )
+    return out
+
+
+def _batch_size(value) -> int:
+    return 32 if value is None else _checks.positive_int("Model", "batch_size", value)
+
+
+def _batch_of(xs) -> int:
+    shape = getattr(xs[0], "shape", None)
+    if not shape:
+        raise ValueError(
+            "Data must have a first (sample) dimension; received a 0-d array (a scalar)."
+        )
+    return max(1, int(shape[0]))
+
+
+def _optional_steps(owner: str, name: str, value):
+    return None if value is None else _checks.positive_int(owner, name, value)
+
+
+def _validation_freq(value):
+    if isinstance(value, (list, tuple, set, range)):
+        return [_checks.positive_int("fit", "validation_freq", v) for v in value]
+    return _checks.positive_int("fit", "validation_freq", value)
+
+
 def _whole(feed: ArrayFeed, move=None) -> list:
     feed.batch_size = max(feed.size, 1)
     return next(iter(feed.epoch(move)))
@@ -730,15 +834,34 @@ def _concat(arrays: list):
 
 
 def _class_weights(y, class_weight: dict):
-    """Per-sample weights from ``{class: weight}`` (labels or one-hot rows)."""
+    """Per-sample weights from ``{class: weight}`` (labels or one-hot rows).
+
+    Keys are class indices (integers >= 0; classes absent from the dict weigh 1,
+    keys of classes absent from the labels are ignored), weights finite numbers >= 0.
+    """
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(
+            f"class_weight must be a dict {{class index: weight}}; received "
+            f"{type(class_weight).__name__}."
+        )
+    weights = {}
+    for k, w in class_weight.items():
+        k = _checks.non_negative_int("fit", "class_weight key", k)
+        weights[k] = _checks.non_negative("fit", f"class_weight[{k}]", w)
     y = np.asarray(B.to_numpy(y.data if isinstance(y, Tensor) else y))
     if y.ndim > 1 and y.shape[-1] > 1:
-        labels = y.argmax(axis=-1)
+        labels, n_classes = y.argmax(axis=-1), int(y.shape[-1])
+        beyond = [k for k in weights if k >= n_classes]
+        if beyond:
+            raise ValueError(
+                f"fit: class_weight has keys {beyond[:5]} but the one-hot targets have "
+                f"{n_classes} classes (0 .. {n_classes - 1})."
+            )
     else:
         labels = np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
-    table = np.ones(
-        max(int(labels.max()) + 1, *(int(k) + 1 for k in class_weight)), dtype=np.float32
-    )
-    for k, w in class_weight.items():
-        table[int(k)] = float(w)
+        n_classes = int(labels.max()) + 1 if labels.size else 0
+    table = np.ones(max(n_classes, 1), dtype=np.float32)
+    for k, w in weights.items():
+        if k < n_classes:
+            table[k] = w
     return table[labels]

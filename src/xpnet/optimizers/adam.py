@@ -72,7 +72,7 @@ class Adam(Optimizer):
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
         _betas_epsilon(self, beta_1, beta_2, epsilon)
-        self.amsgrad = bool(amsgrad)
+        self.amsgrad = _checks.boolean(type(self).__name__, "amsgrad", amsgrad)
 
     def init_state(self, var):
         state = {"momentum": self.zeros_like(var), "velocity": self.zeros_like(var)}

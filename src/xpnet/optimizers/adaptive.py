@@ -64,7 +64,7 @@ class RMSprop(Optimizer):
         self.rho = _checks.fraction("RMSprop", "rho", rho)
         self.momentum = _checks.fraction("RMSprop", "momentum", momentum)
         self.epsilon = _checks.positive("RMSprop", "epsilon", epsilon)
-        self.centered = bool(centered)
+        self.centered = _checks.boolean(type(self).__name__, "centered", centered)
 
     def init_state(self, var):
         state = {"velocity": self.zeros_like(var)}

@@ -106,7 +106,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.decay_rate = _number(
             owner, "decay_rate", decay_rate, "a positive finite number", lambda v: v > 0
         )
-        self.staircase = bool(staircase)
+        self.staircase = _checks.boolean(type(self).__name__, "staircase", staircase)
         self.name = name
 
     def __call__(self, step) -> float:
@@ -197,7 +197,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.decay_steps = _steps(owner, "decay_steps", decay_steps)
         self.end_learning_rate = _rate(owner, "end_learning_rate", end_learning_rate)
         self.power = _number(owner, "power", power, "a finite number >= 0", lambda v: v >= 0)
-        self.cycle = bool(cycle)
+        self.cycle = _checks.boolean(type(self).__name__, "cycle", cycle)
         self.name = name
 
     def __call__(self, step) -> float:
@@ -248,7 +248,7 @@ class InverseTimeDecay(LearningRateSchedule):
         self.decay_rate = _number(
             owner, "decay_rate", decay_rate, "a finite number >= 0", lambda v: v >= 0
         )
-        self.staircase = bool(staircase)
+        self.staircase = _checks.boolean(type(self).__name__, "staircase", staircase)
         self.name = name
 
     def __call__(self, step) -> float:

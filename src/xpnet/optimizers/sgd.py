@@ -53,7 +53,7 @@ class SGD(Optimizer):
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
         self.momentum = _checks.fraction("SGD", "momentum", momentum)
-        self.nesterov = bool(nesterov)
+        self.nesterov = _checks.boolean(type(self).__name__, "nesterov", nesterov)
 
     def init_state(self, var):
         return {"momentum": self.zeros_like(var)} if self.momentum != 0 else {}
