@@ -38,7 +38,7 @@ CPU_BACKENDS = ("numpy", "array_api_strict", "torch", "jax")
 
 CUDA_EXTRA = os.environ.get("XPNET_CUDA_EXTRA", "cuda12")  # or cuda13
 EXTRAS = {
-    "numpy": "test",
+    "numpy": "test,tensorboard",  # the TensorBoard callback's tests run here
     "array_api_strict": "test",
     "torch": "test,torch",
     "jax": "test,jax",

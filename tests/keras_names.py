@@ -91,7 +91,6 @@ REASONS: list[tuple[str, str, str]] = [
     ("optimizers", r"^(LossScaleOptimizer)$", "part of mixed precision: not yet"),
     ("optimizers", r"^(Muon)$", "not yet"),
     ("optimizers", r"", "not yet"),
-    ("callbacks", r"^(TensorBoard)$", "needs tensorboard's writer: not yet"),
     ("callbacks", r"^(SwapEMAWeights)$", "optimizers have no EMA option yet"),
     ("callbacks", r"^(OrbaxCheckpoint)$", "JAX's Orbax checkpoints: out of scope"),
     ("mixed_precision", r"", "mixed precision: not yet (issue 16, item 5)"),
