@@ -162,6 +162,8 @@ def test_zero_output_for_mask():
 def test_cells_refuse_sequence_options():
     with pytest.raises(TypeError, match="RNN\\(cell"):
         layers.LSTMCell(3, return_sequences=True)
+    with pytest.raises(ValueError, match="return_sequences"):
+        layers.RNN(layers.LSTMCell(3), return_sequences="yes")
 
 
 def test_rnn_in_a_saved_model(tmp_path):

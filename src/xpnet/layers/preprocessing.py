@@ -6,8 +6,8 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from xpnet import _checks, ops
 from xpnet import backend as B
-from xpnet import ops
 from xpnet.layers.base import Layer
 from xpnet.tensor import Tensor
 
@@ -195,8 +195,12 @@ class Resizing(Layer):
                 "Resizing: antialias=True is not implemented; pass antialias=False (the default)."
             )
         self.interpolation = interpolation
-        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
-        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.crop_to_aspect_ratio = _checks.boolean(
+            "Resizing", "crop_to_aspect_ratio", crop_to_aspect_ratio
+        )
+        self.pad_to_aspect_ratio = _checks.boolean(
+            "Resizing", "pad_to_aspect_ratio", pad_to_aspect_ratio
+        )
         self.fill_mode = fill_mode
         self.fill_value = float(fill_value)
         self.antialias = False

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xpnet import _checks, ops
 from xpnet import backend as B
-from xpnet import ops
 from xpnet.layers import _mask
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.recurrent import _RNN, GRU, LSTM, SimpleRNN, _dropout_mask
@@ -240,12 +240,15 @@ class RNN(Layer):
                 f"method (e.g. xn.layers.LSTMCell(units)); received {cell!r}."
             )
         self.cell = cell
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self.unroll = bool(unroll)  # accepted for Keras compatibility; the loop is the same
-        self.zero_output_for_mask = bool(zero_output_for_mask)
+        for name, value in (
+            ("return_sequences", return_sequences),
+            ("return_state", return_state),
+            ("go_backwards", go_backwards),
+            ("stateful", stateful),
+            ("unroll", unroll),  # accepted for Keras compatibility; the loop is the same
+            ("zero_output_for_mask", zero_output_for_mask),
+        ):
+            setattr(self, name, _checks.boolean("RNN", name, value))
         self.input_spec = InputSpec(ndim=3)
         self._states: list | None = None
 

@@ -149,7 +149,7 @@ class Adafactor(Optimizer):
         self.epsilon_1 = _checks.non_negative(owner, "epsilon_1", epsilon_1)
         self.epsilon_2 = _checks.non_negative(owner, "epsilon_2", epsilon_2)
         self.clip_threshold = _checks.positive(owner, "clip_threshold", clip_threshold)
-        self.relative_step = bool(relative_step)
+        self.relative_step = _checks.boolean(owner, "relative_step", relative_step)
 
     def init_state(self, var):
         shape = tuple(var.data.shape)
