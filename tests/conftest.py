@@ -28,6 +28,10 @@ def _choice(config) -> tuple[str, str | None]:
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "example: runs a script of examples/ end to end (nox: numpy and torch sessions only)",
+    )
     name, device = _choice(config)
     if name == "jax":
         try:
@@ -42,6 +46,9 @@ def pytest_configure(config):
         # still checked on numpy, array_api_strict and torch, which run the same code).
         # (the module, not the function that xpnet re-exports under the same name)
         importlib.import_module("xpnet.gradcheck").DEFAULT_MAX_CHECKS = 16
+    sample = os.environ.get("XPNET_GRADCHECK_MAX_CHECKS")
+    if sample:  # e.g. nox -s quick on array_api_strict: a seeded sample per input
+        importlib.import_module("xpnet.gradcheck").DEFAULT_MAX_CHECKS = int(sample)
     try:
         xn.set_backend(name, device)
     except (xn.BackendError, ValueError) as err:

@@ -25,22 +25,29 @@ def sgd(w, g, s, t, lr, momentum=0.0, nesterov=False):
     return w + (momentum * s["m"] - lr * g if nesterov else s["m"])
 
 
-def rmsprop(w, g, s, t, lr, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
+def rmsprop(
+    w, g, s, t, lr, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, epsilon_placement="keras"
+):
     _zeros(s, w, "v", "mg", "mom")
     s["v"] = rho * s["v"] + (1 - rho) * g**2
     if centered:
         s["mg"] = rho * s["mg"] + (1 - rho) * g
-        denom = s["v"] - s["mg"] ** 2 + epsilon
+        var = s["v"] - s["mg"] ** 2
     else:
-        denom = s["v"] + epsilon
-    inc = lr * g / np.sqrt(denom)
+        var = s["v"]
+    if epsilon_placement == "textbook":
+        inc = lr * g / (np.sqrt(var) + epsilon)
+    else:
+        inc = lr * g / np.sqrt(var + epsilon)
     if momentum > 0:
         s["mom"] = momentum * s["mom"] + inc
         return w - s["mom"]
     return w - inc
 
 
-def adam(w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+def adam(
+    w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, epsilon_placement="keras"
+):
     _zeros(s, w, "m", "v", "vhat")
     s["m"] = s["m"] + (g - s["m"]) * (1 - beta_1)
     s["v"] = s["v"] + (g**2 - s["v"]) * (1 - beta_2)
@@ -49,6 +56,9 @@ def adam(w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
     if amsgrad:
         s["vhat"] = np.maximum(s["vhat"], s["v"])
         v = s["vhat"]
+    if epsilon_placement == "textbook":  # the course notes' m_hat / (sqrt(v_hat) + eps)
+        m_hat, v_hat = s["m"] / (1 - beta_1**t), v / (1 - beta_2**t)
+        return w - lr * m_hat / (np.sqrt(v_hat) + epsilon)
     return w - s["m"] * alpha / (np.sqrt(v) + epsilon)
 
 
@@ -66,14 +76,18 @@ def adadelta(w, g, s, t, lr, rho=0.95, epsilon=1e-7):
     return w + lr * delta
 
 
-def adamax(w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def adamax(w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, epsilon_placement="keras"):
     _zeros(s, w, "m", "u")
     s["m"] = s["m"] + (g - s["m"]) * (1 - beta_1)
+    if epsilon_placement == "textbook":  # torch's: inside the maximum
+        s["u"] = np.maximum(beta_2 * s["u"], np.abs(g) + epsilon)
+        return w - lr * s["m"] / ((1 - beta_1**t) * s["u"])
     s["u"] = np.maximum(beta_2 * s["u"], np.abs(g))
     return w - lr * s["m"] / ((1 - beta_1**t) * (s["u"] + epsilon))
 
 
-def nadam(w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def nadam(w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, epsilon_placement="keras"):
+    # Keras's Nadam adds epsilon to sqrt(v_hat) already: both placements are this step
     _zeros(s, w, "m", "v")
     u_t = beta_1 * (1 - 0.5 * 0.96**t)
     u_t1 = beta_1 * (1 - 0.5 * 0.96 ** (t + 1))

@@ -237,6 +237,21 @@ def test_metric_states_are_summed_across_processes():
     assert counts.result() == pytest.approx(0.5)
 
 
+def test_host_buffer_of_a_read_only_array_is_a_writable_copy():
+    """Collectives write into the host buffer: a read-only array (a loaded weight, a JAX
+    array's host view) must be copied, never handed over as it is."""
+    from xpnet.backend import collective as C
+
+    a = np.arange(4.0, dtype=np.float32)
+    a.flags.writeable = False
+    host, shared = C.host_buffer(a)
+    assert host.flags.writeable and host.flags.c_contiguous and not shared
+    assert not np.shares_memory(host, a)
+    b = np.arange(4.0, dtype=np.float32)
+    host, shared = C.host_buffer(b)
+    assert shared and host is b
+
+
 def test_shard_blocks():
     assert [D.shard_bounds(10, r, 3) for r in range(3)] == [(0, 3), (3, 6), (6, 10)]
     x = np.arange(10)

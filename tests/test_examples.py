@@ -49,6 +49,12 @@ def _transformer_claims(out: str) -> None:
 
 
 CLAIMS = {"char_rnn.py": _char_rnn_claims, "transformer_classifier.py": _transformer_claims}
+# Every test here starts Python and trains: marked `example`, run by the numpy and torch
+# sessions (JAX's and strict's op-by-op dispatch make them minutes there; every op they use
+# is tested on every backend by the op and layer tables; `XPNET_BACKEND=jax nox -s
+# examples` runs them on one). The long runs are also `slow`: tests-numpy only.
+pytestmark = pytest.mark.example
+SLOW = {"cnn_digits.py", "char_rnn.py", "transformer_classifier.py", "digits_mlp.py"}
 
 
 def test_every_example_is_listed():
@@ -68,7 +74,10 @@ def _run(script: str, *args: str) -> str:
     os.environ.get("XPNET_DEVICE") not in (None, ""),
     reason="the examples take --backend only; run them on the default device",
 )
-@pytest.mark.parametrize("script", sorted(QUICK))
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(s, marks=[pytest.mark.slow] if s in SLOW else []) for s in sorted(QUICK)],
+)
 def test_example_runs(script):
     out = _run(script, *QUICK[script])
     assert out.strip(), f"{script} printed nothing"

@@ -130,6 +130,18 @@ INIT_CASES = [
         {"low": -math.sqrt(3 / 144), "high": math.sqrt(3 / 144)},
         "conv",
     ),
+    # the course notes' Xavier and He: randn * sqrt(1 / n_prev), randn * sqrt(2 / n_prev)
+    InitCase(
+        "lecun_normal_untruncated", {}, SHAPE, "normal", {"mean": 0.0, "std": math.sqrt(1 / 400)}
+    ),
+    InitCase("he_normal_untruncated", {}, CONV, "normal", {"mean": 0.0, "std": math.sqrt(2 / 144)}),
+    InitCase(
+        "glorot_normal_untruncated",
+        {},
+        SHAPE,
+        "normal",
+        {"mean": 0.0, "std": math.sqrt(1 / FAN_AVG)},
+    ),
     InitCase("orthogonal", {}, (60, 40), "orthogonal", {"gain": 1.0}),
     InitCase("orthogonal", {"gain": 2.0}, (20, 50), "orthogonal", {"gain": 2.0}, "wide"),
     InitCase("orthogonal", {}, (3, 3, 4, 10), "orthogonal", {"gain": 1.0}, "conv"),
@@ -253,7 +265,13 @@ def test_serialization_round_trip(case):
         ("OrthogonalInitializer", I.Orthogonal),
         ("IdentityInitializer", I.Identity),
         ("GlorotUniform", I.GlorotUniform),
-        ("xavier_normal", I.GlorotNormal),
+        # torch's names give torch's formulas; the course notes' names, theirs
+        ("xavier_normal", I.GlorotNormalUntruncated),
+        ("xavier_uniform", I.GlorotUniform),
+        ("kaiming_normal", I.HeNormalUntruncated),
+        ("kaiming_uniform", I.HeUniform),
+        ("course_xavier_normal", I.LecunNormalUntruncated),
+        ("course_he_normal", I.HeNormalUntruncated),
     ],
 )
 def test_keras_aliases(alias, cls):
@@ -289,3 +307,46 @@ def test_unknown_name_lists_the_valid_ones():
 
 def test_every_initializer_has_a_row():
     assert set(I.names()) == {c.name for c in INIT_CASES}
+
+
+def test_untruncated_normals_have_gaussian_tails():
+    # a 400 -> 100 layer: the notes' Xavier std is sqrt(1/400) = 0.05, untruncated, so about
+    # 4.6% of 10**5 draws lie beyond 2 std; Keras's truncated lecun_normal has none there
+    shape = (400, 250)
+    notes = xn.to_numpy(I.get("course_xavier_normal")(shape)).astype(np.float64)
+    keras = xn.to_numpy(I.get("lecun_normal")(shape)).astype(np.float64)
+    beyond = np.mean(np.abs(notes) > 2 * 0.05)
+    assert 0.040 < beyond < 0.051  # 2 * (1 - Phi(2)) = 0.0455, 5 standard errors either side
+    assert np.max(np.abs(keras)) <= 2 * 0.05 / 0.87962566103423978 + 1e-6
+
+
+def test_keras_named_defaults_keep_keras_definitions():
+    # glorot_uniform / he_normal etc. are Keras's (truncated where Keras truncates)
+    assert I.get("he_normal").get_config() == {"seed": None}
+    assert I.HeNormal().distribution == "truncated_normal"
+    assert I.GlorotNormal().distribution == "truncated_normal"
+    assert I.LecunNormal().distribution == "truncated_normal"
+    assert I.HeNormalUntruncated().distribution == "untruncated_normal"
+
+
+def test_keras_lowercase_names_are_the_classes():
+    """keras.io writes ``kernel_initializer=initializers.he_normal(seed=1)``: Keras 3's
+    lowercase names are its classes, so they take the classes' arguments."""
+    from xpnet import initializers as I
+
+    pairs = {
+        "constant": I.Constant, "glorot_normal": I.GlorotNormal,
+        "glorot_uniform": I.GlorotUniform, "he_normal": I.HeNormal, "he_uniform": I.HeUniform,
+        "identity": I.Identity, "lecun_normal": I.LecunNormal,
+        "lecun_uniform": I.LecunUniform, "ones": I.Ones, "orthogonal": I.Orthogonal,
+        "random_normal": I.RandomNormal, "random_uniform": I.RandomUniform,
+        "truncated_normal": I.TruncatedNormal, "variance_scaling": I.VarianceScaling,
+        "zeros": I.Zeros,
+    }  # fmt: skip
+    for name, cls in pairs.items():
+        assert getattr(I, name) is cls, name
+    a = I.he_normal(seed=3)((40, 30))
+    b = I.HeNormal(seed=3)((40, 30))
+    np.testing.assert_array_equal(xn.backend.to_numpy(a), xn.backend.to_numpy(b))
+    layer = xn.layers.Dense(4, kernel_initializer=I.glorot_uniform(seed=0))
+    assert isinstance(layer.kernel_initializer, I.GlorotUniform)

@@ -30,6 +30,21 @@ LAYER_CASES = [
     ),
     LayerCase(lambda: layers.LeakyReLU(), (3, 4), (3, 4), 0, inputs=_away(0.0), train_step=False),
     LayerCase(
+        lambda: layers.ThresholdedReLU(theta=0.5),
+        (3, 4),
+        (3, 4),
+        0,
+        inputs=_away(0.5),
+        train_step=False,
+    ),
+    LayerCase(
+        lambda: layers.Dense(3, activation=xn.activations.LeakyReLU(0.01)),
+        (4, 5),
+        (4, 3),
+        18,
+        label="parametrized activation",
+    ),
+    LayerCase(
         lambda: layers.PReLU(alpha_initializer=xn.initializers.Constant(0.25)),
         (2, 3, 4),
         (2, 3, 4),
@@ -115,6 +130,8 @@ def test_softmax_mask_zeroes_masked_positions():
         (lambda: layers.ReLU(negative_slope=-0.1), r"ReLU: .*negative_slope=-0.1"),
         (lambda: layers.ReLU(threshold="1"), r"ReLU: .*threshold='1'"),
         (lambda: layers.LeakyReLU(negative_slope=-1), r"LeakyReLU: .*>= 0"),
+        (lambda: layers.ThresholdedReLU(theta=-1.0), r"ThresholdedReLU: .*theta=-1.0"),
+        (lambda: layers.ThresholdedReLU(theta=None), r"ThresholdedReLU: .*theta=None"),
         (lambda: layers.ELU(alpha=None), r"ELU: expected a number for alpha"),
         (lambda: layers.PReLU(shared_axes=[0]), r"PReLU: .*integers >= 1.*batch axis"),
         (lambda: layers.Softmax(axis="last"), r"Softmax: expected an integer"),
@@ -125,3 +142,21 @@ def test_softmax_mask_zeroes_masked_positions():
 def test_bad_arguments_raise_actionable_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_leaky_relu_takes_keras_2s_alpha_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="alpha is deprecated.*negative_slope=0.1"):
+        layer = layers.LeakyReLU(alpha=0.1)
+    assert layer.negative_slope == 0.1
+    assert layer.get_config()["negative_slope"] == 0.1 and "alpha" not in layer.get_config()
+    x = xn.Tensor([[-2.0, 3.0]])
+    np.testing.assert_allclose(xn.to_numpy(layer(x)), [[-0.2, 3.0]], rtol=1e-6)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="LeakyReLU"):
+        layers.LeakyReLU(alpha=-1.0)
+
+
+def test_thresholded_relu_values_and_the_relu_it_equals():
+    x = xn.Tensor([[-1.0, 0.5, 1.0, 1.5, 3.0]])
+    out = xn.to_numpy(layers.ThresholdedReLU()(x))  # theta 1.0: x > 1 stays
+    np.testing.assert_array_equal(out, [[0.0, 0.0, 0.0, 1.5, 3.0]])
+    np.testing.assert_array_equal(out, xn.to_numpy(layers.ReLU(threshold=1.0)(x)))

@@ -81,6 +81,26 @@ OPTIMIZER_CASES = [
     OptCase("adagrad", {"learning_rate": 0.1, "epsilon": 0.05}, "epsilon"),
     OptCase("adamax", {"learning_rate": 0.05, "epsilon": 0.05}, "epsilon"),
     OptCase("nadam", {"learning_rate": 0.05, "epsilon": 0.05}, "epsilon"),
+    # the textbook (PyTorch) placement, with the same visible epsilon
+    *[
+        OptCase(name, {**kw, "epsilon": 0.05, "epsilon_placement": "textbook"}, "textbook")
+        for name, kw in [
+            ("rmsprop", {"learning_rate": 0.01}),
+            ("adam", {"learning_rate": 0.05}),
+            ("adamax", {"learning_rate": 0.05}),
+            ("nadam", {"learning_rate": 0.05}),
+        ]
+    ],
+    OptCase(
+        "rmsprop",
+        {"learning_rate": 0.01, "centered": True, "momentum": 0.5, "epsilon_placement": "textbook"},
+        "textbook-centered",
+    ),
+    OptCase(
+        "adam",
+        {"learning_rate": 0.05, "amsgrad": True, "epsilon": 0.05, "epsilon_placement": "textbook"},
+        "textbook-amsgrad",
+    ),
 ]
 CASE_IDS = [c.id for c in OPTIMIZER_CASES]
 
@@ -818,6 +838,18 @@ BAD_ARGUMENTS = [
         "l1_regularization_strength=-1.0",
         ">= 0",
     ),
+    (
+        lambda: xn.optimizers.Adam(epsilon_placement="torch"),
+        "Adam",
+        "epsilon_placement='torch'",
+        "'textbook'",
+    ),
+    (
+        lambda: xn.optimizers.RMSprop(epsilon_placement=None),
+        "RMSprop",
+        "epsilon_placement=None",
+        "'keras'",
+    ),
     (lambda: xn.optimizers.RMSprop(epsilon=-1e-7), "RMSprop", "epsilon=-1e-07", "positive"),
     (lambda: xn.optimizers.Adagrad(epsilon=0), "Adagrad", "epsilon=0", "positive"),
     (lambda: xn.optimizers.RMSprop(rho=1.5), "RMSprop", "rho=1.5", "[0, 1]"),
@@ -884,3 +916,21 @@ def test_adam_step_allocates_no_weight_sized_array_on_numpy():
     tracemalloc.stop()
     assert peak < w.data.nbytes / 4, f"peak {peak} bytes for a {w.data.nbytes}-byte weight"
     assert not np.array_equal(xn.to_numpy(w), before)  # it did update
+
+
+def test_textbook_epsilon_matters_for_tiny_gradients():
+    """Gradients around 1e-6: Keras's epsilon hat and the textbook epsilon part ways."""
+    grads = [xn.backend.asarray([1e-6, 1e-3])]
+    steps = {}
+    for placement in ("keras", "textbook"):
+        w = xn.Parameter([0.0, 0.0])
+        xn.optimizers.Adam(learning_rate=1.0, epsilon=1e-6, epsilon_placement=placement).apply(
+            grads, [w]
+        )
+        steps[placement] = -xn.to_numpy(w).astype(np.float64)
+    # step 1: m_hat = g, v_hat = g**2; textbook: g / (|g| + eps); Keras: eps is scaled by
+    # sqrt(1 - beta_2) first, so the tiny gradient takes a larger step
+    np.testing.assert_allclose(steps["textbook"], [0.5, 1e-3 / (1e-3 + 1e-6)], rtol=1e-5)
+    sqrt_c2 = math.sqrt(1 - 0.999)
+    keras = [g / (g + 1e-6 / sqrt_c2) for g in (1e-6, 1e-3)]
+    np.testing.assert_allclose(steps["keras"], keras, rtol=1e-4)

@@ -9,6 +9,7 @@ and array-api-strict arrays, switched by one backend flag::
 
 from xpnet import (
     activations,
+    averages,
     backend,
     callbacks,
     config,
@@ -96,6 +97,7 @@ __all__ = [
     "__version__",
     "activations",
     "available_backends",
+    "averages",
     "backend",
     "callbacks",
     "config",

@@ -16,21 +16,41 @@ value is (``exponential`` overflows above ``x ~ 88``, as ``exp`` must).
 [0.0, 2.0]
 >>> xn.activations.get("swish") is xn.activations.silu
 True
+
+An activation with arguments (the notes' leaky ReLU with slope 0.01) is an object
+that any layer's ``activation=`` takes and that saves and loads with the model:
+
+>>> act = xn.activations.LeakyReLU(0.01)
+>>> xn.to_numpy(act(xn.Tensor([-100.0, 3.0]))).tolist()
+[-1.0, 3.0]
+>>> xn.activations.serialize(act)
+{'class_name': 'LeakyReLU', 'config': {'negative_slope': 0.01}}
+>>> layer = xn.layers.Dense(4, activation=xn.activations.LeakyReLU(0.01))
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from xpnet import ops
-from xpnet._registry import Registry
+from xpnet._registry import Configurable, Registry
 from xpnet.ops._common import as_tensor
 from xpnet.ops.activation import Elu, Softplus, erf
 from xpnet.tensor import Tensor
 
 __all__ = [
+    "CELU",
+    "ELU",
+    "GELU",
+    "LeakyReLU",
+    "LogSoftmax",
+    "Parametrized",
+    "ReLU",
+    "Softmax",
+    "ThresholdedReLU",
     "celu",
     "deserialize",
     "elu",
@@ -299,6 +319,173 @@ _registry.add("swish", silu)
 _registry.add("hard_swish", hard_silu)
 
 
+# ================================================================ parametrized activations
+
+
+class Parametrized(Configurable):
+    """An activation function with its keyword arguments fixed, saved as a config.
+
+    ``Parametrized`` subclasses are what a layer's ``activation=`` takes when the
+    function needs arguments: calling one calls the function with them, and
+    :func:`serialize` writes ``{"class_name": ..., "config": {...}}``, which
+    :func:`get` turns back into the same object (a ``functools.partial`` of a
+    registered function with keyword arguments is saved the same way).
+    Subclasses set ``function`` and list the arguments with their defaults in
+    ``defaults``.
+    """
+
+    function: Callable = staticmethod(linear)
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        name = type(self).__name__
+        if len(args) > len(self.defaults):
+            raise TypeError(
+                f"{name}: expected at most {len(self.defaults)} positional argument(s) "
+                f"({', '.join(self.defaults)}). Received: {len(args)}"
+            )
+        config = dict(self.defaults)
+        for key, value in zip(self.defaults, args):
+            config[key] = value
+        unknown = sorted(set(kwargs) - set(self.defaults))
+        if unknown:
+            raise TypeError(
+                f"{name}: unexpected argument(s) {unknown}; it takes {list(self.defaults)}."
+            )
+        config.update(kwargs)
+        self._config = {k: self._check(k, v) for k, v in config.items()}
+
+    def _check(self, key: str, value: Any) -> Any:
+        default = self.defaults[key]
+        if isinstance(default, float) or (default is None and value is not None):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value):
+                raise ValueError(
+                    f"{type(self).__name__}: expected a finite number for {key}. "
+                    f"Received: {key}={value!r}"
+                )
+            return float(value)
+        return value
+
+    def __call__(self, x):
+        return type(self).function(x, **self._config)
+
+    def get_config(self) -> dict[str, Any]:
+        return dict(self._config)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.get_config() == self.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(self._config.items(), key=str))))
+
+
+class LeakyReLU(Parametrized):
+    """:func:`leaky_relu` with a fixed ``negative_slope`` (default 0.2, as the function).
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.activations.LeakyReLU(0.01)(xn.Tensor([-100.0, 3.0]))).tolist()
+    [-1.0, 3.0]
+    """
+
+    function = staticmethod(leaky_relu)
+    defaults: ClassVar[dict[str, Any]] = {"negative_slope": 0.2}
+
+
+class ReLU(Parametrized):
+    """:func:`relu` with a fixed ``negative_slope``, ``max_value`` and ``threshold``."""
+
+    function = staticmethod(relu)
+    defaults: ClassVar[dict[str, Any]] = {
+        "negative_slope": 0.0,
+        "max_value": None,
+        "threshold": 0.0,
+    }
+
+
+class ELU(Parametrized):
+    """:func:`elu` with a fixed ``alpha``."""
+
+    function = staticmethod(elu)
+    defaults: ClassVar[dict[str, Any]] = {"alpha": 1.0}
+
+
+class CELU(Parametrized):
+    """:func:`celu` with a fixed ``alpha``."""
+
+    function = staticmethod(celu)
+    defaults: ClassVar[dict[str, Any]] = {"alpha": 1.0}
+
+
+class ThresholdedReLU(Parametrized):
+    """:func:`thresholded_relu` with a fixed ``theta``."""
+
+    function = staticmethod(thresholded_relu)
+    defaults: ClassVar[dict[str, Any]] = {"theta": 1.0}
+
+
+class GELU(Parametrized):
+    """:func:`gelu` with a fixed ``approximate``."""
+
+    function = staticmethod(gelu)
+    defaults: ClassVar[dict[str, Any]] = {"approximate": False}
+
+    def _check(self, key, value):
+        if not isinstance(value, bool):
+            raise ValueError(f"GELU: expected True or False for approximate. Received: {value!r}")
+        return value
+
+
+def _axis(owner: str, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(a, int) for a in value):
+        return [int(a) for a in value]  # a list, as JSON gives it back
+    raise ValueError(
+        f"{owner}: expected an integer or a sequence of integers for axis. Received: {value!r}"
+    )
+
+
+class Softmax(Parametrized):
+    """:func:`softmax` along a fixed ``axis``."""
+
+    function = staticmethod(softmax)
+    defaults: ClassVar[dict[str, Any]] = {"axis": -1}
+
+    def _check(self, key, value):
+        return _axis("Softmax", value)
+
+    def __call__(self, x):
+        axis = self._config["axis"]
+        return softmax(x, axis=axis if isinstance(axis, int) else tuple(axis))
+
+
+class LogSoftmax(Softmax):
+    """:func:`log_softmax` along a fixed ``axis``."""
+
+    function = staticmethod(log_softmax)
+
+    def __call__(self, x):
+        axis = self._config["axis"]
+        return log_softmax(x, axis=axis if isinstance(axis, int) else tuple(axis))
+
+
+# class name -> class, apart from the function registry: "LeakyReLU" there means the
+# function leaky_relu (names match without case and underscores), as in Keras
+_PARAMETRIZED = {
+    c.__name__: c for c in (LeakyReLU, ReLU, ELU, CELU, ThresholdedReLU, GELU, Softmax, LogSoftmax)
+}
+_BY_FUNCTION = {id(c.function): c for c in _PARAMETRIZED.values()}
+
+
+def _from_partial(fn: functools.partial) -> Parametrized | None:
+    """The Parametrized equal to ``partial(registered_function, **keywords)``, if any."""
+    cls = _BY_FUNCTION.get(id(fn.func))
+    if cls is None or fn.args or not set(fn.keywords) <= set(cls.defaults):
+        return None
+    return cls(**fn.keywords)
+
+
 def get(identifier: Any) -> Callable:
     """An activation function from a name, a callable, or None (linear).
 
@@ -307,11 +494,24 @@ def get(identifier: Any) -> Callable:
     """
     if identifier is None:
         return linear
+    if isinstance(identifier, dict) and identifier.get("class_name") in _PARAMETRIZED:
+        return _PARAMETRIZED[identifier["class_name"]].from_config(identifier.get("config") or {})
     return _registry.get(identifier)
 
 
 def serialize(activation: Callable) -> Any:
-    """The registered name of ``activation`` (or its config, for a layer-like object)."""
+    """The registered name of ``activation``, or its config (a :class:`Parametrized`, a
+    layer-like object, or a ``functools.partial`` of a registered function)."""
+    if isinstance(activation, functools.partial):
+        same = _from_partial(activation)
+        if same is None:
+            raise ValueError(
+                f"Cannot serialize activation {activation!r}: a partial saves only as "
+                "keyword arguments of a function with a Parametrized twin ("
+                f"{', '.join(c.function.__name__ for c in _PARAMETRIZED.values())}). "
+                "Use e.g. xn.activations.LeakyReLU(0.01) instead."
+            )
+        activation = same
     return _registry.serialize(activation)
 
 

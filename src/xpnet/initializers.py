@@ -12,7 +12,31 @@ Fans follow Keras: for a kernel of shape ``(..., in, out)`` (channels last),
 ``fan_in = in * receptive_field`` and ``fan_out = out * receptive_field``
 where ``receptive_field`` is the product of the leading dimensions.
 
+Which formula each name gives (n = fan_in, the notes' ``n^[l-1]``). Keras's names keep
+Keras's definitions; "truncated" means redrawn beyond two standard deviations, with the
+stddev divided by 0.8796 so the variance stays on target. Columns: xpnet name (aliases)
+| formula | Keras 3 | PyTorch ``torch.nn.init``.
+
+- ``lecun_normal_untruncated`` (``course_xavier_normal``) | normal, std sqrt(1/n): the
+  course notes' "Xavier" | - | ``kaiming_normal_(nonlinearity="linear")``
+- ``he_normal_untruncated`` (``course_he_normal``, ``kaiming_normal``) | normal, std
+  sqrt(2/n): the course notes' "He" | - | ``kaiming_normal_``
+- ``glorot_normal_untruncated`` (``xavier_normal``) | normal, std
+  sqrt(2/(fan_in+fan_out)) | - | ``xavier_normal_``
+- ``glorot_uniform`` (``xavier_uniform``) | uniform, limit sqrt(6/(fan_in+fan_out)) |
+  ``glorot_uniform`` | ``xavier_uniform_``
+- ``glorot_normal`` | truncated, std sqrt(2/(fan_in+fan_out)) | ``glorot_normal`` | -
+- ``he_normal`` | truncated, std sqrt(2/n) | ``he_normal`` | -
+- ``he_uniform`` (``kaiming_uniform``) | uniform, limit sqrt(6/n) | ``he_uniform`` |
+  ``kaiming_uniform_``
+- ``lecun_normal`` | truncated, std sqrt(1/n) | ``lecun_normal`` | -
+- ``lecun_uniform`` | uniform, limit sqrt(3/n) | ``lecun_uniform`` |
+  ``kaiming_uniform_(nonlinearity="linear")``
+- ``small_random`` | normal, std 0.01 (the notes' ``randn * 0.01``) | - | ``normal_(std=0.01)``
+
 >>> import xpnet as xn
+>>> xn.initializers.get("course_he_normal")
+HeNormalUntruncated(seed=None)
 >>> init = xn.initializers.get("glorot_uniform")
 >>> w = init((784, 128))
 >>> w.shape, str(w.dtype)
@@ -30,15 +54,20 @@ from xpnet._registry import Configurable, Registry
 __all__ = [
     "Constant",
     "GlorotNormal",
+    "GlorotNormalUntruncated",
     "GlorotUniform",
     "HeNormal",
+    "HeNormalUntruncated",
     "HeUniform",
     "Identity",
+    "IdentityInitializer",
     "Initializer",
     "LecunNormal",
+    "LecunNormalUntruncated",
     "LecunUniform",
     "Ones",
     "Orthogonal",
+    "OrthogonalInitializer",
     "RandomNormal",
     "RandomUniform",
     "SmallRandom",
@@ -46,10 +75,25 @@ __all__ = [
     "VarianceScaling",
     "Zeros",
     "compute_fans",
+    "constant",
     "deserialize",
     "get",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "lecun_normal",
+    "lecun_uniform",
     "names",
+    "ones",
+    "orthogonal",
+    "random_normal",
+    "random_uniform",
     "serialize",
+    "truncated_normal",
+    "variance_scaling",
+    "zeros",
 ]
 
 _registry = Registry("initializer")
@@ -316,6 +360,33 @@ LecunNormal = _variant(
 LecunUniform = _variant(
     "lecun_uniform", 1.0, "fan_in", "uniform", "LeCun uniform: limit sqrt(3 / fan_in)."
 )
+# The course notes' (and PyTorch's) normals draw without truncation.
+LecunNormalUntruncated = _variant(
+    "lecun_normal_untruncated",
+    1.0,
+    "fan_in",
+    "untruncated_normal",
+    "Normal, stddev sqrt(1 / fan_in), untruncated: the course notes' Xavier initialization "
+    "``randn(n_l, n_prev) * sqrt(1 / n_prev)`` (alias ``course_xavier_normal``); torch's "
+    "``kaiming_normal_(nonlinearity='linear')``. For tanh networks.",
+)
+HeNormalUntruncated = _variant(
+    "he_normal_untruncated",
+    2.0,
+    "fan_in",
+    "untruncated_normal",
+    "Normal, stddev sqrt(2 / fan_in), untruncated: the course notes' He initialization "
+    "``randn(n_l, n_prev) * sqrt(2 / n_prev)`` (aliases ``course_he_normal``, "
+    "``kaiming_normal``); torch's ``kaiming_normal_``. For ReLU networks.",
+)
+GlorotNormalUntruncated = _variant(
+    "glorot_normal_untruncated",
+    1.0,
+    "fan_avg",
+    "untruncated_normal",
+    "Normal, stddev sqrt(2 / (fan_in + fan_out)), untruncated: torch's ``xavier_normal_`` "
+    "(alias ``xavier_normal``). Keras's ``glorot_normal`` is the truncated one.",
+)
 
 
 @_registry.register("orthogonal")
@@ -355,7 +426,8 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
-# Keras 3's aliases, and the course notes' Xavier names
+# Keras 3's aliases; torch's names (``xavier_*``, ``kaiming_*``) give what torch's
+# functions give; the course notes' Xavier and He by their formulas
 for _alias, _cls in {
     "uniform": RandomUniform,
     "normal": RandomNormal,
@@ -364,9 +436,34 @@ for _alias, _cls in {
     "OrthogonalInitializer": Orthogonal,
     "IdentityInitializer": Identity,
     "xavier_uniform": GlorotUniform,
-    "xavier_normal": GlorotNormal,
+    "xavier_normal": GlorotNormalUntruncated,
+    "kaiming_normal": HeNormalUntruncated,
+    "kaiming_uniform": HeUniform,
+    "course_xavier_normal": LecunNormalUntruncated,
+    "course_he_normal": HeNormalUntruncated,
 }.items():
     _registry.add(_alias, _cls)
+
+
+# Keras 3's lowercase names are the classes themselves:
+# ``kernel_initializer=initializers.he_normal(seed=1)`` as keras.io writes it
+constant = Constant
+glorot_normal = GlorotNormal
+glorot_uniform = GlorotUniform
+he_normal = HeNormal
+he_uniform = HeUniform
+identity = Identity
+lecun_normal = LecunNormal
+lecun_uniform = LecunUniform
+ones = Ones
+orthogonal = Orthogonal
+random_normal = RandomNormal
+random_uniform = RandomUniform
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+zeros = Zeros
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
 
 
 def get(identifier: Any) -> Initializer | Any:

@@ -49,6 +49,7 @@ def test_fans(keras_shape, torch_shape):
 
 
 UNIFORM = [
+    ("kaiming_uniform", I.get("kaiming_uniform"), torch.nn.init.kaiming_uniform_, {"a": 0.0}),
     ("glorot_uniform", I.GlorotUniform(seed=1), torch.nn.init.xavier_uniform_, {}),
     (
         "he_uniform",
@@ -88,6 +89,22 @@ NORMAL = [
         "variance_scaling untruncated",
         I.VarianceScaling(2.0, "fan_in", "untruncated_normal", seed=1),
         lambda t: torch.nn.init.kaiming_normal_(t, mode="fan_in", nonlinearity="relu"),
+    ),
+    # torch's names and the course notes' formulas, untruncated on both sides
+    (
+        "xavier_normal",
+        I.get("xavier_normal"),
+        torch.nn.init.xavier_normal_,
+    ),
+    (
+        "course_he_normal",
+        I.get("course_he_normal"),
+        torch.nn.init.kaiming_normal_,
+    ),
+    (
+        "course_xavier_normal",
+        I.get("course_xavier_normal"),
+        lambda t: torch.nn.init.kaiming_normal_(t, nonlinearity="linear"),
     ),
     (
         "random_normal",

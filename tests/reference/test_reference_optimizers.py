@@ -118,6 +118,63 @@ TWINS = [
         _opt("nadam", learning_rate=0.05),
         lambda p: torch.optim.NAdam(p, lr=0.05, eps=1e-7, momentum_decay=1.0),
     ),
+    # epsilon_placement="textbook" is torch's placement: a large epsilon makes it visible
+    Twin(
+        "RMSprop textbook",
+        _opt("rmsprop", learning_rate=0.01, epsilon=0.05, epsilon_placement="textbook"),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=0.05),
+    ),
+    Twin(
+        "RMSprop textbook centered momentum",
+        _opt(
+            "rmsprop",
+            learning_rate=0.01,
+            rho=0.8,
+            momentum=0.5,
+            centered=True,
+            epsilon=0.05,
+            epsilon_placement="textbook",
+        ),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.8, momentum=0.5, centered=True, eps=0.05),
+    ),
+    Twin(
+        "Adam textbook",
+        _opt("adam", learning_rate=0.05, epsilon=0.05, epsilon_placement="textbook"),
+        lambda p: torch.optim.Adam(p, lr=0.05, eps=0.05),
+    ),
+    Twin(
+        "Adam textbook amsgrad",
+        _opt(
+            "adam",
+            learning_rate=0.05,
+            beta_2=0.9,
+            amsgrad=True,
+            epsilon=0.05,
+            epsilon_placement="textbook",
+        ),
+        lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.9, 0.9), amsgrad=True, eps=0.05),
+    ),
+    Twin(
+        "AdamW textbook",
+        _opt(
+            "adamw",
+            learning_rate=0.05,
+            weight_decay=0.1,
+            epsilon=0.05,
+            epsilon_placement="textbook",
+        ),
+        lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1, eps=0.05),
+    ),
+    Twin(
+        "Adamax textbook",
+        _opt("adamax", learning_rate=0.05, epsilon=0.05, epsilon_placement="textbook"),
+        lambda p: torch.optim.Adamax(p, lr=0.05, eps=0.05),
+    ),
+    Twin(
+        "Nadam textbook",
+        _opt("nadam", learning_rate=0.05, epsilon=0.05, epsilon_placement="textbook"),
+        lambda p: torch.optim.NAdam(p, lr=0.05, eps=0.05, momentum_decay=1.0),
+    ),
     Twin("Lion", _opt("lion", learning_rate=0.01), None),
     # no torch twins: torch has no Lamb or Ftrl, and torch.optim.Adafactor is another
     # variant (no update clipping, its own epsilon and decay); Keras 3.15's own numbers

@@ -36,7 +36,9 @@ def host_buffer(a) -> tuple[np.ndarray, bool]:
     if isinstance(a, np.ndarray):
         if a.flags.c_contiguous and a.flags.writeable:
             return a, True
-        return np.ascontiguousarray(a), False
+        # a copy: ascontiguousarray would hand back a read-only array unchanged, and the
+        # collective writes into its buffer
+        return np.array(a, copy=True, order="C"), False
     if isinstance(a, (int, float)):
         return np.asarray([a], dtype=np.float64), False
     # a copy, never a view of the array's memory (torch CPU tensors share it)

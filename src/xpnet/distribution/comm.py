@@ -18,6 +18,7 @@ of the input's library, device and dtype. Callers use the returned array.
 
 from __future__ import annotations
 
+import atexit
 import sys
 from typing import Any
 
@@ -176,6 +177,11 @@ class MPICommunicator(Communicator):
         return self.comm.allgather(obj)
 
 
+def _destroy_group(dist) -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
 class TorchCommunicator(Communicator):
     """torch.distributed (gloo by default) for a job started by ``torchrun``.
 
@@ -191,6 +197,9 @@ class TorchCommunicator(Communicator):
         self.torch, self.dist = torch, dist
         if not dist.is_initialized():
             dist.init_process_group(backend=backend)
+            # a group left alive at interpreter exit can kill the process in gloo's C++
+            # threads ("terminate called without an active exception", seen under load)
+            atexit.register(_destroy_group, dist)
         self.rank = dist.get_rank()
         self.size = dist.get_world_size()
         import os

@@ -1,6 +1,14 @@
 """Layers, with Keras's names and arguments: ``xn.layers.Dense(64, activation="relu")``."""
 
-from xpnet.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from xpnet.layers.activation import (
+    ELU,
+    Activation,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+    ThresholdedReLU,
+)
 from xpnet.layers.attention import Attention, MultiHeadAttention, TransformerEncoder
 from xpnet.layers.base import InputSpec, Layer, clear_session
 from xpnet.layers.conv import (
@@ -218,6 +226,7 @@ __all__ = [
     "SpatialDropout3D",
     "StackedRNNCells",
     "Subtract",
+    "ThresholdedReLU",
     "TimeDistributed",
     "TransformerEncoder",
     "UnitNormalization",

@@ -1,5 +1,5 @@
 """Activation layers, with Keras 3's names and arguments: ReLU, LeakyReLU, PReLU, ELU,
-Softmax and Activation.
+Softmax and Activation, and Keras 2's ThresholdedReLU.
 
 Each wraps a function of :mod:`xpnet.activations`; PReLU alone has a weight
 (its learnable negative slope ``alpha``).
@@ -11,13 +11,14 @@ Each wraps a function of :mod:`xpnet.activations`; PReLU alone has a weight
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from xpnet import activations, constraints, initializers, ops, regularizers
 from xpnet.layers.base import Layer, to_tensor
 
-__all__ = ["ELU", "Activation", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
+__all__ = ["ELU", "Activation", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU"]
 
 
 def _number(layer: str, name: str, value: Any, *, allow_none: bool = False, min_value=None):
@@ -86,12 +87,25 @@ class LeakyReLU(_Elementwise):
     """``x`` for ``x >= 0``, ``negative_slope * x`` otherwise (Keras default slope 0.3).
 
     Note the layer's default (0.3) differs from :func:`activations.leaky_relu`'s (0.2),
-    as in Keras.
+    as in Keras. ``alpha=`` (Keras 2's name, still in most tutorials) is accepted as
+    Keras 3 accepts it: it sets ``negative_slope``, with a deprecation warning.
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.layers.LeakyReLU(negative_slope=0.5)(xn.Tensor([[-2.0, 3.0]]))).tolist()
+    [[-1.0, 3.0]]
     """
 
     supports_masking = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
+        if "alpha" in kwargs:
+            negative_slope = kwargs.pop("alpha")
+            warnings.warn(
+                "LeakyReLU: the argument alpha is deprecated (Keras 2's name); use "
+                f"negative_slope={negative_slope!r} instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         super().__init__(**kwargs)
         self.negative_slope = _number("LeakyReLU", "negative_slope", negative_slope, min_value=0)
 
@@ -190,6 +204,34 @@ class ELU(_Elementwise):
     def get_config(self):
         config = super().get_config()
         config["alpha"] = self.alpha
+        return config
+
+
+class ThresholdedReLU(_Elementwise):
+    """``x`` for ``x > theta``, 0 otherwise (Keras 2's layer; default ``theta`` 1.0).
+
+    Keras 3 dropped the layer for ``ReLU(threshold=theta)``, which gives the same
+    values; this is :func:`xpnet.activations.thresholded_relu` as a layer, for code
+    and course notes that use the old name.
+
+    Args:
+        theta: float >= 0, the threshold.
+
+    >>> import xpnet as xn
+    >>> xn.to_numpy(xn.layers.ThresholdedReLU(theta=1.0)(xn.Tensor([[0.5, 1.0, 2.0]]))).tolist()
+    [[0.0, 0.0, 2.0]]
+    """
+
+    def __init__(self, theta=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.theta = _number("ThresholdedReLU", "theta", theta, min_value=0)
+
+    def call(self, inputs):
+        return activations.thresholded_relu(inputs, theta=self.theta)
+
+    def get_config(self):
+        config = super().get_config()
+        config["theta"] = self.theta
         return config
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from xpnet import _checks
 from xpnet import backend as B
-from xpnet.optimizers.base import Optimizer, register
+from xpnet.optimizers.base import Optimizer, check_epsilon_placement, register
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam"]
 
 
-def _betas_epsilon(opt: Optimizer, beta_1, beta_2, epsilon) -> None:
+def _betas_epsilon(opt: Optimizer, beta_1, beta_2, epsilon, placement) -> None:
     owner = type(opt).__name__
     opt.beta_1 = _checks.fraction(owner, "beta_1", beta_1, closed=False)
     opt.beta_2 = _checks.fraction(owner, "beta_2", beta_2, closed=False)
     opt.epsilon = _checks.positive(owner, "epsilon", epsilon)
+    opt.epsilon_placement = check_epsilon_placement(owner, placement)
 
 
 @register("adam")
@@ -29,10 +30,17 @@ class Adam(Optimizer):
         w <- w - lr_t * m / (sqrt(v) + epsilon)
 
     (The code writes the moments as ``m += (g - m) * (1 - beta_1)``, the same
-    update stored in place.) ``epsilon`` is the paper's "epsilon hat" (torch's
-    ``eps`` sits inside the bias correction instead; the two agree when epsilon
-    is negligible). With
-    ``amsgrad``, ``v`` in the last line is replaced by its running maximum.
+    update stored in place.) ``epsilon`` is there the paper's "epsilon hat", as in
+    Keras. With ``epsilon_placement="textbook"`` it is added to the bias-corrected
+    root instead, as the paper's Algorithm 1, the course notes and ``torch.optim.Adam``
+    write it::
+
+        m_hat = m / (1 - beta_1**t);  v_hat = v / (1 - beta_2**t)
+        w <- w - lr * m_hat / (sqrt(v_hat) + epsilon)
+
+    The two agree when epsilon is negligible next to ``sqrt(v)``; they differ for
+    gradients around 1e-6 and below. With ``amsgrad``, ``v`` is replaced by its
+    running maximum.
 
     Args:
         learning_rate: float or schedule (default 0.001).
@@ -40,6 +48,7 @@ class Adam(Optimizer):
         beta_2: decay of the second moment, in [0, 1) (default 0.999).
         epsilon: positive (default 1e-7).
         amsgrad: use the AMSGrad variant (Reddi et al., 2018).
+        epsilon_placement: ``"keras"`` (default) or ``"textbook"`` (see above).
         weight_decay, clipnorm, clipvalue, global_clipnorm, name: see
             :class:`~xpnet.optimizers.Optimizer`.
 
@@ -51,7 +60,7 @@ class Adam(Optimizer):
     [0.9, 1.1]
     """
 
-    hyperparameters = ("beta_1", "beta_2", "epsilon", "amsgrad")
+    hyperparameters = ("beta_1", "beta_2", "epsilon", "amsgrad", "epsilon_placement")
     elementwise = True
 
     def __init__(
@@ -66,12 +75,13 @@ class Adam(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name="adam",
+        epsilon_placement="keras",
         **kwargs,
     ):
         super().__init__(
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
-        _betas_epsilon(self, beta_1, beta_2, epsilon)
+        _betas_epsilon(self, beta_1, beta_2, epsilon, epsilon_placement)
         self.amsgrad = _checks.boolean(type(self).__name__, "amsgrad", amsgrad)
 
     def init_state(self, var):
@@ -100,6 +110,9 @@ class Adam(Optimizer):
             self.assign(s.velocity_hat, B.namespace(v).maximum(s.velocity_hat.data, v))
             v = s.velocity_hat.data
         denominator = B.sqrt_into(work, v)
+        if self.epsilon_placement == "textbook":  # sqrt(v_hat) + eps; lr * m_hat / that
+            denominator *= 1.0 / (1.0 - b2**t) ** 0.5
+            lr_t = learning_rate / (1.0 - b1**t)
         denominator += self.epsilon
         update = B.divide_into(denominator, m, denominator)
         update *= lr_t
@@ -117,7 +130,7 @@ class AdamW(Adam):
     Args:
         learning_rate: float or schedule (default 0.001).
         weight_decay: required, >= 0 (default 0.004).
-        beta_1, beta_2, epsilon, amsgrad: as :class:`Adam`.
+        beta_1, beta_2, epsilon, amsgrad, epsilon_placement: as :class:`Adam`.
         clipnorm, clipvalue, global_clipnorm, name: see
             :class:`~xpnet.optimizers.Optimizer`.
 
@@ -141,6 +154,7 @@ class AdamW(Adam):
         clipvalue=None,
         global_clipnorm=None,
         name="adamw",
+        epsilon_placement="keras",
         **kwargs,
     ):
         if weight_decay is None:
@@ -159,6 +173,7 @@ class AdamW(Adam):
             clipvalue=clipvalue,
             global_clipnorm=global_clipnorm,
             name=name,
+            epsilon_placement=epsilon_placement,
             **kwargs,
         )
 
@@ -173,7 +188,10 @@ class Adamax(Optimizer):
         u <- max(beta_2 * u, |g|)
         w <- w - lr / (1 - beta_1**t) * m / (u + epsilon)
 
-    (torch adds epsilon to ``|g|`` inside the maximum instead.)
+    The paper's Adamax has no epsilon. Keras adds it to ``u`` as above; with
+    ``epsilon_placement="textbook"`` it goes where ``torch.optim.Adamax`` puts it,
+    inside the maximum: ``u <- max(beta_2 * u, |g| + epsilon)``, ``w <- w - lr / (1 -
+    beta_1**t) * m / u``.
 
     Args:
         learning_rate: float or schedule (default 0.001).
@@ -182,6 +200,7 @@ class Adamax(Optimizer):
         epsilon: positive (default 1e-7).
         weight_decay, clipnorm, clipvalue, global_clipnorm, name: see
             :class:`~xpnet.optimizers.Optimizer`.
+        epsilon_placement: ``"keras"`` (default) or ``"textbook"`` (torch's; see above).
 
     >>> import xpnet as xn
     >>> w = xn.Parameter([1.0])
@@ -191,7 +210,7 @@ class Adamax(Optimizer):
     1.1
     """
 
-    hyperparameters = ("beta_1", "beta_2", "epsilon")
+    hyperparameters = ("beta_1", "beta_2", "epsilon", "epsilon_placement")
     elementwise = True
 
     def __init__(
@@ -205,12 +224,13 @@ class Adamax(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name="adamax",
+        epsilon_placement="keras",
         **kwargs,
     ):
         super().__init__(
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
-        _betas_epsilon(self, beta_1, beta_2, epsilon)
+        _betas_epsilon(self, beta_1, beta_2, epsilon, epsilon_placement)
 
     def init_state(self, var):
         return {"momentum": self.zeros_like(var), "norm": self.zeros_like(var)}
@@ -221,8 +241,12 @@ class Adamax(Optimizer):
         lr_t = learning_rate / (1.0 - b1 ** (self.iterations + 1))
         m, u = s.momentum, s.norm
         self.assign_add(m, (grad - m.data) * (1.0 - b1))
-        self.assign(u, xp.maximum(u.data * self.beta_2, xp.abs(grad)))
-        self.assign_sub(var, m.data * lr_t / (u.data + self.epsilon))
+        if self.epsilon_placement == "textbook":  # torch: epsilon inside the maximum
+            self.assign(u, xp.maximum(u.data * self.beta_2, xp.abs(grad) + self.epsilon))
+            self.assign_sub(var, m.data * lr_t / u.data)
+        else:
+            self.assign(u, xp.maximum(u.data * self.beta_2, xp.abs(grad)))
+            self.assign_sub(var, m.data * lr_t / (u.data + self.epsilon))
 
 
 @register("nadam")
@@ -239,7 +263,9 @@ class Nadam(Optimizer):
         w <- w - lr * m_hat / (sqrt(v_hat) + epsilon)
 
     This is ``torch.optim.NAdam`` with ``momentum_decay=1.0`` (torch's default
-    4e-3 stretches the schedule: ``0.96**(t * 0.004)``).
+    4e-3 stretches the schedule: ``0.96**(t * 0.004)``). Keras's Nadam already adds
+    epsilon to the bias-corrected root, the textbook place, so both values of
+    ``epsilon_placement`` (accepted for symmetry with :class:`Adam`) give this step.
 
     Args:
         learning_rate: float or schedule (default 0.001).
@@ -248,6 +274,7 @@ class Nadam(Optimizer):
         epsilon: positive (default 1e-7).
         weight_decay, clipnorm, clipvalue, global_clipnorm, name: see
             :class:`~xpnet.optimizers.Optimizer`.
+        epsilon_placement: ``"keras"`` (default) or ``"textbook"``: the same step here.
 
     >>> import xpnet as xn
     >>> w = xn.Parameter([1.0])
@@ -257,7 +284,7 @@ class Nadam(Optimizer):
     0.8937
     """
 
-    hyperparameters = ("beta_1", "beta_2", "epsilon")
+    hyperparameters = ("beta_1", "beta_2", "epsilon", "epsilon_placement")
     elementwise = True
     scalar_state = ("u_product",)
 
@@ -272,12 +299,13 @@ class Nadam(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name="nadam",
+        epsilon_placement="keras",
         **kwargs,
     ):
         super().__init__(
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
-        _betas_epsilon(self, beta_1, beta_2, epsilon)
+        _betas_epsilon(self, beta_1, beta_2, epsilon, epsilon_placement)
         self.u_product = 1.0  # P_t, the product of the momentum schedule so far
 
     def _mu(self, t: int) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xpnet import _checks
 from xpnet import backend as B
-from xpnet.optimizers.base import Optimizer, register
+from xpnet.optimizers.base import Optimizer, check_epsilon_placement, register
 
 __all__ = ["Adadelta", "Adagrad", "RMSprop"]
 
@@ -21,8 +21,10 @@ class RMSprop(Optimizer):
         w <- w - step                                      (momentum = 0)
         u <- momentum * u + step;  w <- w - u              (momentum > 0)
 
-    Note that Keras (and xpnet) add ``epsilon`` inside the square root, while
-    ``torch.optim.RMSprop`` adds it outside.
+    Keras (and xpnet by default) add ``epsilon`` inside the square root. With
+    ``epsilon_placement="textbook"`` it is added outside, ``lr * g / (sqrt(v) +
+    epsilon)`` (centered: ``sqrt(v - a**2) + epsilon``), as the course notes and
+    ``torch.optim.RMSprop`` write it.
 
     Args:
         learning_rate: float or schedule (default 0.001).
@@ -32,6 +34,7 @@ class RMSprop(Optimizer):
         centered: divide by the estimated variance instead of the second moment.
         weight_decay, clipnorm, clipvalue, global_clipnorm, name: see
             :class:`~xpnet.optimizers.Optimizer`.
+        epsilon_placement: ``"keras"`` (default) or ``"textbook"`` (see above).
 
     >>> import xpnet as xn
     >>> w = xn.Parameter([10.0])
@@ -41,7 +44,7 @@ class RMSprop(Optimizer):
     9.68377
     """
 
-    hyperparameters = ("rho", "momentum", "epsilon", "centered")
+    hyperparameters = ("rho", "momentum", "epsilon", "centered", "epsilon_placement")
     elementwise = True
 
     def __init__(
@@ -56,6 +59,7 @@ class RMSprop(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name="rmsprop",
+        epsilon_placement="keras",
         **kwargs,
     ):
         super().__init__(
@@ -65,6 +69,7 @@ class RMSprop(Optimizer):
         self.momentum = _checks.fraction("RMSprop", "momentum", momentum)
         self.epsilon = _checks.positive("RMSprop", "epsilon", epsilon)
         self.centered = _checks.boolean(type(self).__name__, "centered", centered)
+        self.epsilon_placement = check_epsilon_placement("RMSprop", epsilon_placement)
 
     def init_state(self, var):
         state = {"velocity": self.zeros_like(var)}
@@ -81,10 +86,15 @@ class RMSprop(Optimizer):
         if self.centered:
             a = s.average_gradient
             self.assign(a, a.data * rho + grad * (1.0 - rho))
-            denominator = v.data - a.data * a.data + self.epsilon
+            denominator = v.data - a.data * a.data
         else:
-            denominator = v.data + self.epsilon
-        increment = grad * learning_rate / B.namespace(grad).sqrt(denominator)
+            denominator = v.data
+        xp = B.namespace(grad)
+        if self.epsilon_placement == "textbook":  # torch: outside the square root
+            root = xp.sqrt(denominator) + self.epsilon
+        else:
+            root = xp.sqrt(denominator + self.epsilon)
+        increment = grad * learning_rate / root
         if self.momentum > 0:
             u = s.momentum
             self.assign(u, u.data * self.momentum + increment)

@@ -42,6 +42,22 @@ _registry = Registry("optimizer")
 #: Class decorator filing an optimizer under its Keras name(s) for ``optimizers.get``.
 register = _registry.register
 
+#: Where Adam, Adamax, Nadam and RMSprop add epsilon (their ``epsilon_placement``).
+EPSILON_PLACEMENTS = ("keras", "textbook")
+
+
+def check_epsilon_placement(owner: str, value: Any) -> str:
+    """Validate ``epsilon_placement``: ``"keras"`` (Keras's place, the default) or
+    ``"textbook"`` (added to the bias-corrected square root, as the papers, the course
+    notes and PyTorch write it)."""
+    if value not in EPSILON_PLACEMENTS:
+        raise ValueError(
+            f"{owner}: expected epsilon_placement to be one of {EPSILON_PLACEMENTS}. "
+            f"Received: epsilon_placement={value!r} (use 'textbook' for PyTorch's form)"
+        )
+    return value
+
+
 # Keras 3 arguments xpnet does not implement; accepted only at their no-op defaults so
 # that Keras configs load, refused with a clear error otherwise.
 _KERAS_ONLY = {
