@@ -56,7 +56,8 @@ nox.options.sessions = [
 CPU_BACKENDS = ("numpy", "array_api_strict", "torch", "jax")
 
 CUDA_EXTRA = os.environ.get("XPNET_CUDA_EXTRA", "cuda12")  # or cuda13
-LIGHT = "test"  # numpy, array-api-strict, the notebooks' tools, matplotlib
+LIGHT = "test,tensorboard"  # numpy, array-api-strict, the notebooks' tools, matplotlib,
+# tensorboardX (the TensorBoard callback's tests)
 HEAVY = "test,torch,jax"
 EXTRAS = {
     "numpy": LIGHT,

@@ -77,7 +77,6 @@ REASONS: list[tuple[str, str, str]] = [
     ("layers", r"3D$", "3-D layer: not yet"),
     ("layers", r"ConvLSTM", "convolutional recurrent layer: not yet"),
     ("layers", r"^(Conv1DTranspose|SeparableConv1D|Convolution1DTranspose)", "not yet"),
-    ("layers", r"(Cell|^RNN|StackedRNNCells)$", "cell-level recurrent API: not yet"),
     ("layers", r"^(serialize|deserialize)$", "xpnet.layers.serialization has them by other names"),
     ("ops", r"^(fft|fft2|ifft2|rfft|irfft|stft|istft|)$", "signal processing: not yet"),
     (
@@ -91,7 +90,6 @@ REASONS: list[tuple[str, str, str]] = [
     ("losses", r"", "not yet"),
     ("optimizers", r"^(Muon)$", "not yet"),
     ("optimizers", r"", "not yet"),
-    ("callbacks", r"^(TensorBoard)$", "needs tensorboard's writer: not yet"),
     ("callbacks", r"^(SwapEMAWeights)$", "optimizers have no EMA option yet"),
     ("callbacks", r"^(OrbaxCheckpoint)$", "JAX's Orbax checkpoints: out of scope"),
     ("mixed_precision", r"", "not yet"),

@@ -107,7 +107,55 @@ def lion(w, g, s, t, lr, beta_1=0.9, beta_2=0.99):
     return w
 
 
+def lamb(w, g, s, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    _zeros(s, w, "m", "v")
+    s["m"] = s["m"] + (g - s["m"]) * (1 - beta_1)
+    s["v"] = s["v"] + (g**2 - s["v"]) * (1 - beta_2)
+    step = (s["m"] / (1 - beta_1**t)) / (np.sqrt(s["v"] / (1 - beta_2**t)) + epsilon)
+    w_norm, s_norm = np.linalg.norm(w), np.linalg.norm(step)
+    ratio = w_norm / s_norm if w_norm > 0 and s_norm > 0 else 1.0
+    return w - lr * ratio * step
+
+
+def adafactor(w, g, s, t, lr, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3,
+              clip_threshold=1.0, relative_step=True):  # fmt: skip
+    rho = min(lr, 1 / math.sqrt(t))
+    alpha = max(epsilon_2, np.sqrt(np.mean(w**2))) * rho
+    g2 = g**2 + epsilon_1
+    beta = 1 - t**beta_2_decay
+    if w.ndim >= 2:
+        s.setdefault("r", np.zeros(w.shape[:-1]))
+        s.setdefault("c", np.zeros(w.shape[:-2] + w.shape[-1:]))
+        s["r"] = beta * s["r"] + (1 - beta) * g2.mean(axis=-1)
+        s["c"] = beta * s["c"] + (1 - beta) * g2.mean(axis=-2)
+        v = (s["r"] / s["r"].mean(axis=-1, keepdims=True))[..., None] * s["c"][..., None, :]
+    else:
+        _zeros(s, w, "v")
+        s["v"] = beta * s["v"] + (1 - beta) * g2
+        v = s["v"]
+    u = g / np.sqrt(v)
+    return w - alpha * u / max(1.0, np.sqrt(np.mean(u**2)) / clip_threshold)
+
+
+def ftrl(w, g, s, t, lr, learning_rate_power=-0.5, initial_accumulator_value=0.1,
+         l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+         l2_shrinkage_regularization_strength=0.0, beta=0.0):  # fmt: skip
+    _zeros(s, w, "n", value=initial_accumulator_value)
+    _zeros(s, w, "z")
+    p = -learning_rate_power
+    l1 = l1_regularization_strength
+    l2 = l2_regularization_strength + beta / (2 * lr)
+    n_new = s["n"] + g**2
+    s["z"] = s["z"] + g + 2 * l2_shrinkage_regularization_strength * w
+    s["z"] = s["z"] - (n_new**p - s["n"] ** p) / lr * w
+    s["n"] = n_new
+    return (np.clip(s["z"], -l1, l1) - s["z"]) / (n_new**p / lr + 2 * l2)
+
+
 UPDATES = {
+    "lamb": lamb,
+    "adafactor": adafactor,
+    "ftrl": ftrl,
     "sgd": sgd,
     "rmsprop": rmsprop,
     "adam": adam,

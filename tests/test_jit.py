@@ -361,6 +361,9 @@ OPTIMIZERS = [
     ("adamax-weight-decay", lambda: xn.optimizers.Adamax(0.01, weight_decay=0.1)),
     ("nadam", lambda: xn.optimizers.Nadam(0.01)),
     ("lion", lambda: xn.optimizers.Lion(0.001)),
+    ("lamb", lambda: xn.optimizers.Lamb(0.01)),
+    ("adafactor", lambda: xn.optimizers.Adafactor(0.01)),
+    ("ftrl-l1", lambda: xn.optimizers.Ftrl(0.1, l1_regularization_strength=0.001)),
 ]
 
 

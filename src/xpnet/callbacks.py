@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",
@@ -37,6 +38,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
 
@@ -766,3 +768,310 @@ class LambdaCallback(Callback):
                 )
             if fn is not None:
                 setattr(self, name, fn)
+
+
+# --------------------------------------------------------------------------- fault tolerance
+
+
+class BackupAndRestore(Callback):
+    """Back training up to ``backup_dir`` and, when ``fit`` starts again after an
+    interruption, restore it and continue from the epoch after the last backup.
+
+    Each backup is ``model.save`` (weights, optimizer state and the random state, written
+    atomically) to ``backup_dir/latest.xpnet``, then the next epoch to
+    ``backup_dir/latest_training_metadata.json``. At the start of ``fit`` an existing backup is
+    loaded with ``load_model`` and copied into the model (weights, then the optimizer
+    state), and training starts at the saved epoch. A model that cannot be saved whole
+    (a subclassed model without ``get_config``) is backed up with ``save_weights``: its
+    optimizer state then starts afresh (a warning says so). When ``fit`` ends normally
+    the backup is deleted (``delete_checkpoint``).
+
+    Args:
+        backup_dir: a folder for this run's backups (created when needed).
+        save_freq: "epoch" (default), or an int: also back up every that many batches
+            (a restore still restarts the epoch it was in, as Keras does).
+        double_checkpoint: keep the previous backup too, and fall back on it when the
+            latest cannot be read.
+        delete_checkpoint: delete ``backup_dir`` when training ends (default True).
+
+    Restoring needs a built, compiled model (as Keras). The layers' own ``seed=``
+    dropout streams are restored only through the loaded copy (the global stream that
+    shuffles and drops is restored). Not for data-parallel ``fit`` (every process would
+    have to restore): use ModelCheckpoint and ``initial_epoch`` there.
+    """
+
+    def __init__(
+        self,
+        backup_dir: str | os.PathLike,
+        save_freq: str | int = "epoch",
+        double_checkpoint: bool = False,
+        delete_checkpoint: bool = True,
+    ) -> None:
+        super().__init__()
+        if not backup_dir:
+            raise ValueError(
+                "BackupAndRestore: backup_dir must be a folder path; got an empty one."
+            )
+        if save_freq != "epoch" and not (
+            isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
+        ):
+            raise ValueError(
+                f"BackupAndRestore: save_freq must be 'epoch' or a positive int; got {save_freq!r}."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = bool(double_checkpoint)
+        self.delete_checkpoint = bool(delete_checkpoint)
+
+        self._epoch = 0
+        self._batches = 0
+        self._whole = True
+        self._checked = False  # whether the first whole backup was read back
+
+    # ------------------------------------------------------------------ restore
+    def on_train_begin(self, logs=None):
+        from xpnet import saving
+
+        if not any(os.path.exists(self._paths(k)[2]) for k in ("latest", "previous")):
+            return
+        if not self.model.built:
+            raise ValueError(
+                "BackupAndRestore: the model must be built before fit() to restore a backup "
+                "(call it on a batch of data or start it with xn.Input)."
+            )
+        try:
+            epoch = self._restore("latest")
+        except (saving.LoadError, OSError, ValueError):
+            if not (self.double_checkpoint and os.path.exists(self._paths("previous")[2])):
+                raise
+            epoch = self._restore("previous")
+        self._epoch = epoch
+        self.model._resume_epoch = epoch  # fit starts its epoch loop here
+
+    def _own_class(self) -> dict:
+        """The model's class by name, so that a subclassed model with a get_config
+        rebuilds without custom_objects."""
+        cls = type(self.model)
+        return {cls.__name__: cls}
+
+    def _paths(self, kind: str) -> tuple[str, str, str]:
+        """(model file, weights file, metadata file) of the "latest" or "previous" backup."""
+        folder = self.backup_dir
+        return (
+            os.path.join(folder, f"{kind}.xpnet"),
+            os.path.join(folder, f"{kind}.weights.npz"),
+            os.path.join(folder, f"{kind}_training_metadata.json"),
+        )
+
+    def _restore(self, kind: str) -> int:
+        import json
+
+        from xpnet import saving
+
+        model_path, weights_path, meta_path = self._paths(kind)
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+        epoch = meta.get("epoch") if isinstance(meta, dict) else None
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise saving.LoadError(f"{meta_path}: expected {{'epoch': int >= 0}}; got {meta!r}.")
+        if meta.get("whole", True):
+            loaded = saving.load_model(model_path, custom_objects=self._own_class())
+            self.model.set_weights(loaded.get_weights())
+            mine, theirs = getattr(self.model, "optimizer", None), loaded.optimizer
+            if mine is not None and theirs is not None:
+                mine.set_state(theirs.get_state(), self.model.trainable_weights)
+        else:
+            self.model.load_weights(weights_path)
+        return epoch
+
+    # ------------------------------------------------------------------ backup
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches % self.save_freq == 0:
+            self._backup(self._epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._backup(epoch + 1)
+
+    def _backup(self, next_epoch: int) -> None:
+        import json
+
+        from xpnet import saving
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        latest, previous = self._paths("latest"), self._paths("previous")
+        if self.double_checkpoint and os.path.exists(latest[2]):
+            for path, copy in zip(latest, previous):
+                if os.path.exists(path):
+                    with open(path, "rb") as src, saving.atomic_write(copy) as dst:
+                        dst.write(src.read())
+        if self._whole:
+            try:
+                self.model.save(latest[0])
+                if not self._checked:  # a model file that cannot be rebuilt is no backup
+                    saving.load_model(latest[0], custom_objects=self._own_class())
+                    self._checked = True
+            except (ValueError, TypeError) as err:  # LoadError is a ValueError
+                self._whole = False
+                warnings.warn(
+                    f"BackupAndRestore: backing up weights only, as the model cannot be "
+                    f"saved and rebuilt whole ({str(err)[:200]}); the optimizer state will "
+                    "start afresh after a restore.",
+                    stacklevel=2,
+                )
+        if not self._whole:
+            self.model.save_weights(latest[1])
+        meta = {"epoch": int(next_epoch), "whole": self._whole}
+        with saving.atomic_write(latest[2]) as f:  # last: it names a complete backup
+            f.write(json.dumps(meta).encode("utf-8"))
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+            import shutil
+
+            shutil.rmtree(self.backup_dir)
+
+
+# --------------------------------------------------------------------------- TensorBoard
+
+
+def _summary_writer_class():
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError as err:
+        raise ImportError(
+            "TensorBoard needs a TensorBoard event writer: pip install tensorboardX "
+            '(or pip install "xpnet[tensorboard]").'
+        ) from err
+    return SummaryWriter
+
+
+class TensorBoard(Callback):
+    """Write logs for TensorBoard (through tensorboardX's event writer) under ``log_dir``:
+    ``train/`` and ``validation/`` runs as Keras writes them.
+
+    Per epoch: ``epoch_<metric>`` for every log (``val_`` ones in ``validation/``) and
+    ``epoch_learning_rate``; with ``write_steps_per_second``, ``epoch_steps_per_second``.
+    With ``update_freq`` an int: ``batch_<metric>`` every that many batches (reading the
+    running metrics then). With ``histogram_freq`` N > 0: a histogram of every weight
+    every N epochs.
+
+    Args:
+        log_dir: the folder (default "logs").
+        histogram_freq: epochs between weight histograms (0: none).
+        write_graph: accepted; no graph is written (xpnet's graph is define-by-run).
+        write_images, profile_batch, embeddings_freq, embeddings_metadata: only their
+            "off" values (not implemented).
+        write_steps_per_second: also log training steps per second.
+        update_freq: "epoch" (default), "batch" (every batch) or an int.
+
+    Raises ImportError (naming the package to install) when tensorboardX is missing.
+    """
+
+    rank_zero_only = True
+
+    def __init__(
+        self,
+        log_dir: str | os.PathLike = "logs",
+        histogram_freq: int = 0,
+        write_graph: bool = True,
+        write_images: bool = False,
+        write_steps_per_second: bool = False,
+        update_freq: str | int = "epoch",
+        profile_batch: int = 0,
+        embeddings_freq: int = 0,
+        embeddings_metadata=None,
+    ) -> None:
+        super().__init__()
+        self._writer_class = _summary_writer_class()
+        for name, value, off in (
+            ("write_images", write_images, False),
+            ("profile_batch", profile_batch, 0),
+            ("embeddings_freq", embeddings_freq, 0),
+            ("embeddings_metadata", embeddings_metadata, None),
+        ):
+            if value != off:
+                raise ValueError(
+                    f"TensorBoard: {name}={value!r} is not implemented in xpnet; leave it at "
+                    f"{off!r}."
+                )
+        if (
+            isinstance(histogram_freq, bool)
+            or not isinstance(histogram_freq, int)
+            or (histogram_freq < 0)
+        ):
+            raise ValueError(
+                f"TensorBoard: histogram_freq must be an int >= 0; got {histogram_freq!r}."
+            )
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and not (
+            isinstance(update_freq, int) and not isinstance(update_freq, bool) and update_freq > 0
+        ):
+            raise ValueError(
+                "TensorBoard: update_freq must be 'epoch', 'batch' or a positive int; got "
+                f"{update_freq!r}."
+            )
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = bool(write_graph)
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = update_freq
+        self._writers: dict[str, Any] = {}
+        self._step = 0
+        self._epoch_start = 0.0
+
+    def _writer(self, run: str):
+        if run not in self._writers:
+            self._writers[run] = self._writer_class(os.path.join(self.log_dir, run))
+        return self._writers[run]
+
+    def on_train_begin(self, logs=None):
+        self._step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._epoch_steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        self._epoch_steps += 1
+        if self.update_freq == "epoch" or self._step % self.update_freq:
+            return
+        train = self._writer("train")
+        for key, value in dict(logs or {}).items():
+            train.add_scalar(f"batch_{key}", float(value), self._step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        train, val = self._writer("train"), None
+        for key, value in logs.items():
+            if key.startswith("val_"):
+                val = val or self._writer("validation")
+                val.add_scalar(f"epoch_{key[4:]}", float(value), epoch)
+            else:
+                train.add_scalar(f"epoch_{key}", float(value), epoch)
+        opt = getattr(self.model, "optimizer", None)
+        if opt is not None and "learning_rate" not in logs:
+            train.add_scalar("epoch_learning_rate", _get_lr(self.model), epoch)
+        if self.write_steps_per_second:
+            seconds = max(time.perf_counter() - self._epoch_start, 1e-12)
+            train.add_scalar("epoch_steps_per_second", self._epoch_steps / seconds, epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            from xpnet import backend as B
+
+            for w in self.model.weights:
+                train.add_histogram(w.name, B.to_numpy(w.data), epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}

@@ -286,3 +286,39 @@ def test_zero_padding_and_cropping_match_torch():
     ref.backward(torch.tensor(_nchw(g)))
     compare("reshaping", "Cropping2D forward", y, _nhwc(ref))
     compare("reshaping", "Cropping2D d/dx", gx, _nhwc(xr.grad))
+
+
+CONV3D = [
+    ("3x3x3 valid", dict(filters=4, kernel_size=3), (2, 5, 6, 7, 3)),
+    ("same strides groups", dict(filters=6, kernel_size=(2, 3, 2), strides=(2, 1, 2),
+                                 padding="same", groups=3), (2, 7, 5, 6, 6)),
+    ("dilation same", dict(filters=3, kernel_size=3, dilation_rate=(2, 1, 2), padding="same"),
+     (1, 7, 6, 7, 2)),
+    ("channels_first", dict(filters=2, kernel_size=2, data_format="channels_first"),
+     (2, 3, 4, 5, 4)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "kw", "shape"), CONV3D, ids=[c[0] for c in CONV3D])
+def test_conv3d_matches_torch(label, kw, shape):
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    layer = layers.Conv3D(**kw)
+    y, gx, gws, g = _run_ours(layer, x)
+    first = kw.get("data_format") == "channels_first"
+    to_first, to_last = (0, 4, 1, 2, 3), (0, 2, 3, 4, 1)
+    xf = x if first else x.transpose(to_first)
+    pads = layer._pads(xf.transpose(to_last).shape[1:4])
+    w, b = layer.get_weights()
+    xr = torch_tensor(xf, requires_grad=True)
+    wr = torch_tensor(w.transpose(4, 3, 0, 1, 2), requires_grad=True)
+    br = torch_tensor(b, requires_grad=True)
+    torch_pads = (*pads[2], *pads[1], *pads[0])
+    ref = F.conv3d(F.pad(xr, torch_pads), wr, br, layer.strides, 0, layer.dilation_rate,
+                   layer.groups)  # fmt: skip
+    ref.backward(torch.tensor(g if first else g.transpose(to_first)))
+    back = (lambda t: t) if first else (lambda t: t.detach().numpy().transpose(to_last))
+    name = f"Conv3D[{label}]"
+    compare("conv", f"{name} forward", y, back(ref))
+    compare("conv", f"{name} d/dx", gx, back(xr.grad))
+    compare("conv", f"{name} d/dkernel", gws[0], wr.grad.numpy().transpose(2, 3, 4, 1, 0))
+    compare("conv", f"{name} d/dbias", gws[1], br.grad)

@@ -176,6 +176,12 @@ TWINS = [
         lambda p: torch.optim.NAdam(p, lr=0.05, eps=0.05, momentum_decay=1.0),
     ),
     Twin("Lion", _opt("lion", learning_rate=0.01), None),
+    # no torch twins: torch has no Lamb or Ftrl, and torch.optim.Adafactor is another
+    # variant (no update clipping, its own epsilon and decay); Keras 3.15's own numbers
+    # for these three are in tests/test_optimizers_keras3.py
+    Twin("Lamb", _opt("lamb", learning_rate=0.05), None),
+    Twin("Adafactor", _opt("adafactor", learning_rate=0.05), None),
+    Twin("Ftrl", _opt("ftrl", learning_rate=0.1, l1_regularization_strength=0.001), None),
     Twin("SGD weight_decay", _opt("sgd", learning_rate=0.05, weight_decay=0.2), None),
     # the base loop's clipping against torch.nn.utils
     Twin(

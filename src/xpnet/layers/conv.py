@@ -28,6 +28,7 @@ __all__ = [
     "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
+    "Conv3D",
     "DepthwiseConv2D",
     "SeparableConv1D",
     "SeparableConv2D",
@@ -369,6 +370,57 @@ class Conv2D(_Conv):
     """
 
     rank = 2
+
+
+class Conv3D(_Conv):
+    """3-D convolution over (batch, depth, height, width, channels), on the 2-D one.
+
+    ``y[n, e, o, q, f] = b[f] + sum_{k, i, j, c} x_pad[n, e*sd + k*dd, o*sh + i*dh,
+    q*sw + j*dw, c] * kernel[k, i, j, c, f]``. The depth taps are gathered into the
+    channel axis (each output depth sees its ``kd`` input slices side by side) and one
+    2-D convolution of a (kh, kw, kd * C/groups, filters) kernel does the rest, so the
+    gradients are the 2-D convolution's.
+
+    Args: as Conv2D, with 3-tuples for kernel_size, strides and dilation_rate.
+
+    >>> import numpy as np, xpnet as xn
+    >>> conv = xn.layers.Conv3D(4, 3, padding="same")
+    >>> conv(np.ones((2, 5, 6, 7, 2), dtype="float32")).shape
+    (2, 5, 6, 7, 4)
+    >>> conv.kernel.shape
+    (3, 3, 3, 2, 4)
+    """
+
+    rank = 3
+
+    def call(self, inputs):
+        x = self._to_nhwc(inputs)  # (N, D, H, W, C)
+        n, d, h, w = x.shape[:4]
+        kd, kh, kw, cg, f = self.kernel.shape
+        (sd, *s2), (dd, *d2) = self.strides, self.dilation_rate
+        pads = self._pads((d, h, w))
+        if pads[0] != (0, 0):
+            x = ops.pad(x, ((0, 0), pads[0], (0, 0), (0, 0), (0, 0)))
+        out_d = nn_ops.conv_output_length(d, kd, sd, dd, pads[0])
+        taps = [x[:, k * dd : k * dd + (out_d - 1) * sd + 1 : sd] for k in range(kd)]
+        g = self.groups
+        cols = ops.reshape(ops.stack(taps, axis=4), (n, out_d, h, w, kd, g, cg))
+        cols = ops.permute(cols, (0, 1, 2, 3, 5, 4, 6))  # each group's taps together
+        cols = ops.reshape(cols, (n * out_d, h, w, g * kd * cg))
+        kernel = ops.reshape(ops.permute(self.kernel, (1, 2, 0, 3, 4)), (kh, kw, kd * cg, f))
+        fused = self.activation is activations.relu
+        y = nn_ops.conv2d(
+            cols,
+            kernel,
+            self.bias,
+            strides=tuple(s2),
+            padding=pads[1:],
+            dilation_rate=tuple(d2),
+            groups=g,
+            relu=fused,
+        )
+        y = ops.reshape(y, (n, out_d, *y.shape[1:]))
+        return self._from_nhwc(y if fused else self.activation(y))
 
 
 class Conv2DTranspose(_BaseConv):

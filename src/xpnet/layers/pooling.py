@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from xpnet import _checks, ops
+from xpnet import backend as B
+from xpnet.backend import host_numpy as np
 from xpnet.layers import _mask
 from xpnet.layers.base import InputSpec, Layer
 from xpnet.layers.conv import normalize_data_format, normalize_padding, normalize_tuple
@@ -20,12 +22,16 @@ from xpnet.ops import nn as nn_ops
 __all__ = [
     "AveragePooling1D",
     "AveragePooling2D",
+    "AveragePooling3D",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "MaxPooling3D",
 ]
 
 
@@ -55,12 +61,38 @@ class _Pooling(Layer):
             x = ops.permute(x, (0, *range(2, self.rank + 2), 1))
         if self.rank == 1:
             x = ops.expand_dims(x, 1)
-        y = self._op(x, self._two_d(self.pool_size), self._two_d(self.strides), self.padding)
+        if self.rank == 3:
+            y = self._pool3d(x)
+        else:
+            y = self._op(x, self._two_d(self.pool_size), self._two_d(self.strides), self.padding)
         if self.rank == 1:
             y = ops.squeeze(y, 1)
         if self.data_format == "channels_first":
             y = ops.permute(y, (0, self.rank + 1, *range(1, self.rank + 1)))
         return y
+
+    def _pool3d(self, x):
+        """(N, D, H, W, C): the 2-D pooling of every depth slice, then the depth windows
+        (maxima of the slices' maxima; for means, the mean of the slices' means over the
+        window's real slices, which is the mean over the window's real entries)."""
+        n, d, h, w, c = x.shape
+        (kd, *k2), (sd, *s2) = self.pool_size, self.strides
+        y = self._op(ops.reshape(x, (n * d, h, w, c)), tuple(k2), tuple(s2), self.padding)
+        y = ops.reshape(y, (n, d, *y.shape[1:]))
+        out_d = -(-d // sd) if self.padding == "same" else (d - kd) // sd + 1
+        before = max((out_d - 1) * sd + kd - d, 0) // 2
+        after = max((out_d - 1) * sd + kd - d, 0) - before
+        is_max = self._op is nn_ops.max_pool2d
+        if before or after:
+            fill = -float("inf") if is_max else 0.0
+            y = ops.pad(y, ((0, 0), (before, after), (0, 0), (0, 0), (0, 0)), value=fill)
+        taps = ops.stack([y[:, k : k + (out_d - 1) * sd + 1 : sd] for k in range(kd)], axis=2)
+        if is_max:
+            return ops.max(taps, axis=2)
+        starts = np.arange(out_d) * sd - before
+        counts = np.minimum(starts + kd, d) - np.maximum(starts, 0)
+        inv = B.asarray((1.0 / counts).reshape(1, out_d, 1, 1, 1).astype(np.float32), y.dtype)
+        return ops.sum(taps, axis=2) * inv
 
     def compute_output_shape(self, input_shape):
         first = self.data_format == "channels_first"
@@ -162,6 +194,44 @@ class AveragePooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
+class MaxPooling3D(_Pooling):
+    """Maximum over ``pool_size`` windows of (batch, depth, height, width, channels) inputs
+    (each depth slice max-pooled in 2-D, then the maximum over the depth window; the
+    gradient of a depth tie is shared between the tied slices).
+
+    Args: pool_size (default (2, 2, 2)), strides, padding, data_format: as MaxPooling2D.
+
+    >>> import numpy as np, xpnet as xn
+    >>> xn.layers.MaxPooling3D()(np.ones((1, 4, 4, 4, 2), dtype="float32")).shape
+    (1, 2, 2, 2, 2)
+    """
+
+    rank = 3
+
+    def __init__(
+        self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs
+    ):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(_Pooling):
+    """Mean over ``pool_size`` windows of 5-D inputs; with "same" padding the pad is not
+    counted (as Keras).
+
+    >>> import numpy as np, xpnet as xn
+    >>> xn.layers.AveragePooling3D(3, 2, "same")(np.ones((1, 5, 4, 4, 2), "float32")).shape
+    (1, 3, 2, 2, 2)
+    """
+
+    rank = 3
+    _op = staticmethod(nn_ops.avg_pool2d)
+
+    def __init__(
+        self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs
+    ):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
 class _GlobalPooling(Layer):
     rank = 2
 
@@ -249,6 +319,34 @@ class GlobalMaxPooling2D(_GlobalPooling):
     >>> xn.layers.GlobalMaxPooling2D(keepdims=True)(np.ones((2, 4, 4, 3), dtype="float32")).shape
     (2, 1, 1, 3)
     """
+
+    def call(self, inputs):
+        return ops.max(inputs, axis=self._axes, keepdims=self.keepdims)
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """Mean over depth, height and width.
+
+    >>> import numpy as np, xpnet as xn
+    >>> xn.layers.GlobalAveragePooling3D()(np.ones((2, 3, 4, 4, 5), dtype="float32")).shape
+    (2, 5)
+    """
+
+    rank = 3
+
+    def call(self, inputs):
+        return ops.mean(inputs, axis=self._axes, keepdims=self.keepdims)
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    """Maximum over depth, height and width.
+
+    >>> import numpy as np, xpnet as xn
+    >>> xn.layers.GlobalMaxPooling3D()(np.ones((2, 3, 4, 4, 5), dtype="float32")).shape
+    (2, 5)
+    """
+
+    rank = 3
 
     def call(self, inputs):
         return ops.max(inputs, axis=self._axes, keepdims=self.keepdims)

@@ -144,6 +144,13 @@ class _RNN(Layer):
 
     # ------------------------------------------------------------------ calling
     def call(self, inputs, initial_state=None, mask=None, training=None):
+        return self._sequence(self, inputs, initial_state, mask, training)
+
+    def _sequence(self, owner, inputs, initial_state, mask, training):
+        """Run over a whole sequence: ``self`` holds the weights and the step's math,
+        ``owner`` the sequence options (return_sequences, return_state, go_backwards,
+        stateful and its kept states): the layer itself, or the :class:`~xpnet.layers.RNN`
+        wrapping this layer's cell."""
         mask = _mask.resolve(inputs, mask)
         x = inputs
         if len(x.shape) != 3 or x.shape[1] == 0:
@@ -151,7 +158,7 @@ class _RNN(Layer):
                 f"{type(self).__name__} layer '{self.name}' expected inputs of shape (batch, "
                 f"timesteps >= 1, features); received shape {tuple(x.shape)}."
             )
-        if self.go_backwards:
+        if owner.go_backwards:
             x = rnn_ops.flip(x, axis=1)
             mask = None if mask is None else x.xp.flip(mask, axis=1)
         n = x.shape[0]
@@ -160,19 +167,20 @@ class _RNN(Layer):
         rmask = None
         if training and self.recurrent_dropout:
             rmask = _dropout_mask((n, self.units), self.recurrent_dropout, x.data, self._generator)
-        states = self._initial_states(n, x, initial_state)
+        states = self._initial_states(n, x, initial_state, owner)
         xw = ops.linear(x, self.kernel, self._input_bias())
         seq, finals = self._run(xw, states, mask, rmask)
-        if self.stateful:
-            self._states = [s.data for s in finals]
-        out = seq if self.return_sequences else finals[0]
-        if self.return_sequences:
-            if self.go_backwards and mask is not None:
+        if owner.stateful:
+            owner._states = [s.data for s in finals]
+        out = seq if owner.return_sequences else finals[0]
+        if owner.return_sequences:
+            if owner.go_backwards and mask is not None:
                 mask = x.xp.flip(mask, axis=1)
             _mask.set_mask(out, mask)
-        return [out, *finals] if self.return_state else out
+        return [out, *finals] if owner.return_state else out
 
-    def _initial_states(self, n: int, x: Tensor, initial_state) -> list:
+    def _initial_states(self, n: int, x: Tensor, initial_state, owner=None) -> list:
+        owner = self if owner is None else owner
         if initial_state is not None:
             states = (
                 list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
@@ -183,8 +191,8 @@ class _RNN(Layer):
                     f"initial state(s), got {len(states)}."
                 )
             return [s if isinstance(s, Tensor) else Tensor(s) for s in states]
-        if self.stateful and self._states is not None:
-            return [Tensor._make(s, None) for s in self._states]
+        if owner.stateful and owner._states is not None:
+            return [Tensor._make(s, None) for s in owner._states]
         xp = x.xp
         zeros = xp.zeros((n, self.units), dtype=x.dtype, device=B.device_of(x.data))
         return [Tensor._make(zeros, None) for _ in range(self._state_count)]

@@ -17,37 +17,42 @@ from xpnet.layers.conv import normalize_data_format, normalize_tuple
 __all__ = ["Cropping2D", "UpSampling2D", "ZeroPadding2D"]
 
 
-def _pairs(layer: str, name: str, value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
-    """int -> same on all sides; (h, w) -> symmetric; ((top, bottom), (left, right))."""
+def _pairs(layer: str, name: str, value: Any, rank: int = 2) -> tuple[tuple[int, int], ...]:
+    """int -> same on all sides; (h, w) -> symmetric; ((top, bottom), (left, right))
+    (``rank`` spatial axes: three of each for the 3-D layers)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
+        value = (value,) * rank
     try:
         items = tuple(value)
     except TypeError:
         items = ()
-    if len(items) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-        items = ((items[0], items[0]), (items[1], items[1]))
+    if len(items) == rank and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        items = tuple((v, v) for v in items)
     try:
         pairs = tuple(normalize_tuple(layer, name, v, 2, minimum=0) for v in items)
     except ValueError:
         pairs = ()
-    if len(pairs) != 2:
+    if len(pairs) != rank:
+        what = "a pair" if rank == 2 else f"{rank}"
         raise ValueError(
-            f"{layer}: expected {name} as an int, a pair of ints or a pair of "
+            f"{layer}: expected {name} as an int, {what} of ints or {what} of "
             f"(before, after) pairs of non-negative ints. Received: {name}={value!r}"
         )
     return pairs
 
 
 class _Spatial2D(Layer):
+    rank = 2
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(type(self).__name__, data_format)
-        self.input_spec = InputSpec(ndim=4)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
 
     @property
-    def _hw(self) -> tuple[int, int]:
-        return (2, 3) if self.data_format == "channels_first" else (1, 2)
+    def _hw(self) -> tuple[int, ...]:
+        first = 2 if self.data_format == "channels_first" else 1
+        return tuple(range(first, first + self.rank))
 
     def _map_shape(self, input_shape, fn):
         shape = list(input_shape)
@@ -75,10 +80,10 @@ class ZeroPadding2D(_Spatial2D):
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
-        self.padding = _pairs(type(self).__name__, "padding", padding)
+        self.padding = _pairs(type(self).__name__, "padding", padding, self.rank)
 
     def call(self, inputs):
-        width = [(0, 0)] * 4
+        width = [(0, 0)] * inputs.ndim
         for axis, pair in zip(self._hw, self.padding):
             width[axis] = pair
         return ops.pad(inputs, width)
@@ -106,19 +111,19 @@ class Cropping2D(_Spatial2D):
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
-        self.cropping = _pairs(type(self).__name__, "cropping", cropping)
+        self.cropping = _pairs(type(self).__name__, "cropping", cropping, self.rank)
 
     def build(self, input_shape) -> None:
         for axis, (lo, hi) in zip(self._hw, self.cropping):
             size = input_shape[axis]
             if size is not None and lo + hi >= size:
                 raise ValueError(
-                    f"Cropping2D layer '{self.name}': cropping {self.cropping} leaves nothing "
-                    f"of inputs of shape {tuple(input_shape)}."
+                    f"{type(self).__name__} layer '{self.name}': cropping {self.cropping} "
+                    f"leaves nothing of inputs of shape {tuple(input_shape)}."
                 )
 
     def call(self, inputs):
-        index = [slice(None)] * 4
+        index = [slice(None)] * inputs.ndim
         for axis, (lo, hi) in zip(self._hw, self.cropping):
             index[axis] = slice(lo, inputs.shape[axis] - hi)
         return inputs[tuple(index)]

@@ -46,6 +46,7 @@ from xpnet.metrics.counts import (
     TrueNegatives,
     TruePositives,
 )
+from xpnet.metrics.iou import BinaryIoU, IoU, MeanIoU
 from xpnet.metrics.multilabel import MultiLabelAccuracy, MultiLabelPrecision, MultiLabelRecall
 from xpnet.metrics.probabilistic import (
     BinaryCrossentropy,
@@ -75,6 +76,7 @@ __all__ = [
     "Accuracy",
     "BinaryAccuracy",
     "BinaryCrossentropy",
+    "BinaryIoU",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
@@ -84,11 +86,13 @@ __all__ = [
     "FalseNegatives",
     "FalsePositives",
     "Hinge",
+    "IoU",
     "KLDivergence",
     "LogCoshError",
     "Mean",
     "MeanAbsoluteError",
     "MeanAbsolutePercentageError",
+    "MeanIoU",
     "MeanMetricWrapper",
     "MeanSquaredError",
     "MeanSquaredLogarithmicError",

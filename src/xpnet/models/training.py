@@ -588,6 +588,8 @@ class Trainer:
         move = None if compiled is None else B.step_input
         logs: dict[str, Any] = {}
         cl.on_train_begin(None)
+        # a callback restoring a backup (BackupAndRestore) says where to resume
+        initial_epoch = self.__dict__.pop("_resume_epoch", initial_epoch)
         for epoch in range(initial_epoch, epochs):
             c.reset()
             cl.on_epoch_begin(epoch, None)

@@ -20,6 +20,8 @@ from xpnet.optimizers import schedules
 from xpnet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from xpnet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from xpnet.optimizers.base import Optimizer, _registry, register
+from xpnet.optimizers.ftrl import Ftrl
+from xpnet.optimizers.layerwise import Adafactor, Lamb
 from xpnet.optimizers.lion import Lion
 from xpnet.optimizers.loss_scale import LossScaleOptimizer
 from xpnet.optimizers.schedules import LearningRateSchedule
@@ -28,10 +30,13 @@ from xpnet.optimizers.sgd import SGD
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
+    "Lamb",
     "LearningRateSchedule",
     "Lion",
     "LossScaleOptimizer",

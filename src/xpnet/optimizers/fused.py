@@ -3,7 +3,7 @@
 An optimizer's :meth:`~xpnet.optimizers.Optimizer.update_step` is written for one
 parameter, as the textbook gives it. When it treats every element on its own
 (``elementwise = True``: SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax,
-Nadam, Lion), the same formula may run on all parameters laid end to end. On a
+Nadam, Lion, Ftrl), the same formula may run on all parameters laid end to end. On a
 backend whose arrays update in place (NumPy and CuPy: the in-place kernel
 family), :class:`FlatStep` keeps one flat buffer for the parameters, one for the
 gradients, one scratch array and one per state variable; each parameter's
