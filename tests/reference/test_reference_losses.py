@@ -169,6 +169,15 @@ CASES = [
     RefCase("multiclass_svm", {}, lambda r: (_labels(r), _logits(r)),
             lambda y, s: C * F.multi_margin_loss(s, _long(y), p=1, margin=1.0, reduction="none"),
             "C * multi_margin_loss"),
+    # no torch builtin: the formulas in torch ops, per sample (axis=-1); eps as Keras's 1e-7
+    RefCase("dice", {"axis": -1}, lambda r: (_bits(r), _probs(r)),
+            lambda t, p: 1 - 2 * (t * p).sum(-1) / (t.sum(-1) + p.sum(-1) + 1e-7),
+            "per sample, formula in torch"),
+    RefCase("tversky", {"alpha": 0.3, "beta": 0.7, "axis": -1},
+            lambda r: (_bits(r), _probs(r)),
+            lambda t, p: 1 - (t * p).sum(-1) / ((t * p).sum(-1) + 0.3 * ((1 - p) * t).sum(-1)
+                                                 + 0.7 * (p * (1 - t)).sum(-1) + 1e-7),
+            "per sample, formula in torch"),
 ]  # fmt: skip
 
 REDUCTIONS = ["none", "sum", "sum_over_batch_size"]
@@ -192,7 +201,7 @@ def test_loss_matches_torch(case, reduction, weighted):
     weights = _rng(1).uniform(0.1, 2.0, N).astype(np.float32) if weighted else None
     cotangent = _rng(2).normal(size=N).astype(np.float32)
 
-    loss = type(L.get(case.name))(**case.kwargs, reduction=reduction)
+    loss = type(L.get_object(case.name))(**case.kwargs, reduction=reduction)
     pred = xn.Tensor(y_pred, requires_grad=True)
     ours = loss(y_true, pred, sample_weight=weights)
     (ours * xn.Tensor(cotangent) if reduction == "none" else ours).sum().backward()
