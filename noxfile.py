@@ -1,6 +1,6 @@
 """Test sessions, one per backend.
 
-    nox                         # lint + every CPU backend (+ cupy / torch-cuda where a GPU exists)
+    nox                         # lint, every CPU backend (+ cupy / torch-cuda on a GPU), docs
     nox -s quick                # lint + numpy + array-api-strict, long runs left out: minutes
     nox -s tests-numpy          # one backend
     nox -s tests-cupy           # on a CUDA machine (skips with a reason elsewhere)
@@ -52,6 +52,7 @@ nox.options.sessions = [
     "tests-torch_cuda",
     "tests-mpi",
     "reference",
+    "docs",
 ]
 CPU_BACKENDS = ("numpy", "array_api_strict", "torch", "jax")
 
