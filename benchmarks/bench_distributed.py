@@ -18,7 +18,7 @@ repeated ``--repeats`` times (one process, then a fresh ``mpiexec``), so that a
 moment of load on this shared machine shows as one bad repeat, not as the answer;
 the check is printed per repeat and on the medians.
 
-    python benchmarks/bench_distributed.py [--batch 256] [--steps 60] [--rounds 5] [--repeats 5]
+    python benchmarks/bench_distributed.py [--batch 256] [--steps 200] [--rounds 5] [--repeats 5]
 
 Needs mpi4py and mpiexec (``pip install "xpnet[mpi]"``); the script launches the
 2-rank part itself.
@@ -53,7 +53,7 @@ RESNET50_PARAMS = 25_557_032
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=256, help="the global batch B")
-    p.add_argument("--steps", type=int, default=60, help="steps per timed epoch")
+    p.add_argument("--steps", type=int, default=200, help="steps per timed epoch")
     p.add_argument("--rounds", type=int, default=5, help="timed epochs (medians)")
     p.add_argument("--repeats", type=int, default=5, help="one process + 2 ranks, this often")
     p.add_argument("--child", help=argparse.SUPPRESS)  # the 2-rank part writes here
