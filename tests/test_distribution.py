@@ -190,6 +190,43 @@ def test_each_process_takes_its_slice_and_weights_it_by_its_share():
         np.testing.assert_allclose(xn.to_numpy(b), xn.to_numpy(a), rtol=RTOL, atol=1e-7)
 
 
+class _Begun(xn.callbacks.Callback):
+    """Records the epochs fit begins."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.begun: list[int] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begun.append(epoch)
+
+
+def test_backup_and_restore_resumes_at_its_epoch_under_data_parallel(tmp_path):
+    # a stand-in job of two: BackupAndRestore runs on rank 0, restores the backup of a
+    # 2-epoch run, and fit broadcasts its state and starts at epoch 2 (not 0)
+    x, y = _data()
+    backup = tmp_path / "backup"
+    kw = {"batch_size": 8, "shuffle": False, "verbose": 0}
+    with D.set_distribution(D.DataParallel(Mirror(2))):
+        straight = _model(opt="adam")
+        straight.fit(x, y, epochs=4, **kw)
+        first = _model(opt="adam")
+        keep = xn.callbacks.BackupAndRestore(backup, delete_checkpoint=False)
+        first.fit(x, y, epochs=2, callbacks=[keep], **kw)
+    assert json.loads((backup / "latest_training_metadata.json").read_text())["epoch"] == 2
+    comm = Mirror(2)
+    again, seen = _model(seed=9, opt="adam"), _Begun()
+    with D.set_distribution(D.DataParallel(comm)):
+        h = again.fit(x, y, epochs=4, callbacks=[xn.callbacks.BackupAndRestore(backup), seen], **kw)
+    assert seen.begun == [2, 3] and len(h.history["loss"]) == 2
+    assert again.optimizer.iterations == straight.optimizer.iterations == 20
+    for a, b in zip(again.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-7)
+    # the restored state broadcast again: the weights twice (at the start, after restoring)
+    assert comm.calls.count("broadcast") > 2 * len(again.weights)
+    assert not backup.exists()  # deleted (on rank 0) when training ended
+
+
 def test_refusals_name_the_fix():
     x, y = _data()
     m = _model()
@@ -486,6 +523,21 @@ def test_nccl_unique_id_bootstrap_over_mpi():
     found = dict(re.findall(r"rank (\d): id ([0-9a-f]{16})", run.stdout))
     assert sorted(found) == ["0", "1"], run.stdout
     assert found["0"] == found["1"]  # the same id on both ranks
+
+
+def test_backup_and_restore_resumes_every_rank_at_the_same_epoch(tmp_path):
+    # rank 0 alone writes and restores the backup; every rank starts at its epoch with
+    # rank 0's restored weights and optimizer state, and ends where a straight run ends
+    run = _launch(2, [str(MPI_DIR / "backup_resume.py"), str(tmp_path)], timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    logs = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    for lg in logs:
+        assert lg["begun"] == [2, 3] and lg["losses"] == 2
+        assert lg["iterations"] == lg["straight_iterations"] == 12
+        assert not lg["backup_left"]
+    np.testing.assert_array_equal(ranks[1]["resumed"], ranks[0]["resumed"])
+    np.testing.assert_allclose(ranks[0]["resumed"], ranks[0]["straight"], rtol=RTOL, atol=1e-7)
 
 
 @pytest.mark.parametrize("mode", ["fit", "script"])
