@@ -42,17 +42,6 @@ def make(seed: int):
     return model
 
 
-class Epochs(xn.callbacks.Callback):
-    """Records the epochs this rank begins."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.begun: list[int] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.begun.append(epoch)
-
-
 def weights(model):
     return np.concatenate([xn.to_numpy(w).ravel() for w in model.weights])
 
@@ -73,7 +62,8 @@ with D.set_distribution(D.DataParallel()):
     )
 
     again = make(50 + rank)  # other weights on every rank, a fresh optimizer
-    seen = Epochs()
+    begun: list[int] = []
+    seen = xn.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: begun.append(epoch))
     history = again.fit(
         x, y, epochs=4, callbacks=[xn.callbacks.BackupAndRestore(backup), seen], **fit
     )
@@ -86,7 +76,7 @@ np.savez(
 with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
     json.dump(
         {
-            "begun": seen.begun,
+            "begun": begun,
             "losses": len(history.history["loss"]),
             "iterations": int(again.optimizer.iterations),
             "straight_iterations": int(straight.optimizer.iterations),
