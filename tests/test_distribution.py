@@ -217,6 +217,32 @@ def test_backup_and_restore_resumes_at_its_epoch_under_data_parallel(tmp_path):
     assert not backup.exists()  # deleted (on rank 0) when training ended
 
 
+def test_loss_scaled_mixed_float16_step_equals_one_process():
+    # under "mixed_float16" fit wraps the optimizer in a LossScaleOptimizer: the
+    # data-parallel step must scale the loss too (the step unscales the reduced sum)
+    x, y = _data(n=16)
+    x[8:] = x[:8]
+    y[8:] = y[:8]
+    xn.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        ref, m = _model(opt="sgd"), _model(opt="sgd")
+        assert isinstance(m.optimizer, xn.mixed_precision.LossScaleOptimizer)
+        start = [xn.to_numpy(w).astype(np.float32) for w in ref.weights]
+        ref.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+        with D.set_distribution(D.DataParallel(Mirror(2))):
+            m.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    finally:
+        xn.mixed_precision.set_global_policy(None)
+    assert float(xn.to_numpy(m.optimizer.dynamic_scale)) == float(
+        xn.to_numpy(ref.optimizer.dynamic_scale)
+    )
+    for w0, a, b in zip(start, ref.weights, m.weights):
+        moved, want = xn.to_numpy(b) - w0, xn.to_numpy(a) - w0
+        assert np.abs(want).max() > 0
+        # (float16 forward and backward on half the rows: a few float16 ULPs apart)
+        np.testing.assert_allclose(moved, want, rtol=1e-2, atol=1e-2 * np.abs(want).max())
+
+
 def test_refusals_name_the_fix():
     x, y = _data()
     m = _model()

@@ -33,7 +33,9 @@ from typing import Any
 from xpnet import backend as B
 from xpnet import distribution as D
 from xpnet.backend import host_numpy as np
+from xpnet.backend.dtype_policy import overflow_expected
 from xpnet.callbacks import Callback, History, ProgbarLogger, _overrides
+from xpnet.optimizers.loss_scale import LossScaleOptimizer
 from xpnet.tensor import no_grad
 
 __all__ = ["Plan", "guard"]
@@ -228,6 +230,13 @@ class _AgreeEachStep(_AgreeEachEpoch):
 def train_step(model, batch, layout, m: int, comm, opt) -> None:
     """One data-parallel step on this process's slice ``batch`` (None: empty) of a
     global batch of ``m`` rows."""
+    if isinstance(opt, LossScaleOptimizer):
+        with overflow_expected():  # float16 overflows by design; the step is skipped
+            return _train_step(model, batch, layout, m, comm, opt, True)
+    return _train_step(model, batch, layout, m, comm, opt, False)
+
+
+def _train_step(model, batch, layout, m: int, comm, opt, scaled: bool) -> None:
     st = model._state
     c = st.compiled
     params = st.params
@@ -248,6 +257,8 @@ def train_step(model, batch, layout, m: int, comm, opt) -> None:
         n = int(outs[0].shape[0])
         extras = model._extras() if (st.extras[0] or st.extras[1]) else ()
         loss = c.loss(ys, outs, sws, n, extras)
+        if scaled:  # (the sum of the scaled gradients is unscaled once, by the step)
+            loss = opt.scale_loss(loss)
         loss.backward(n / m, sinks=opt.gradient_sinks(params))
     D.allreduce_gradients(params, opt, "sum", comm)
     opt.step(params)
