@@ -175,6 +175,20 @@ def test_one_allreduce_per_step_and_metrics_reduced_once_per_epoch():
     assert comm.calls.count("broadcast") == n_weights  # weights (no optimizer state yet)
 
 
+def test_a_callback_that_may_stop_inside_an_epoch_is_agreed_on_every_step():
+    x, y = _data(n=40)
+    comm = Mirror(2)
+    m = _model()
+    stop = xn.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: setattr(m, "stop_training", batch == 1)
+    )
+    with D.set_distribution(D.DataParallel(comm)):
+        h = m.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[stop])
+    assert len(h.history["loss"]) == 1 and comm.calls.count("allreduce") == 2
+    # two at the start, one per step (the stop flag), two at the epoch's end
+    assert comm.calls.count("allgather_object") == 2 + 2 + 2
+
+
 def test_each_process_takes_its_slice_and_weights_it_by_its_share():
     # one "process" of two, the other taken as identical: the summed gradient is
     # 2 x (share 1/2) x the gradient of this slice's mean = the slice's own gradient
