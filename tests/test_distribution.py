@@ -234,6 +234,8 @@ def test_backup_and_restore_resumes_at_its_epoch_under_data_parallel(tmp_path):
 def test_loss_scaled_mixed_float16_step_equals_one_process():
     # under "mixed_float16" fit wraps the optimizer in a LossScaleOptimizer: the
     # data-parallel step must scale the loss too (the step unscales the reduced sum)
+    if xn.get_backend().name not in ("numpy", "cupy", "torch", "jax"):
+        pytest.skip(f"{xn.get_backend().name} has no float16")
     x, y = _data(n=16)
     x[8:] = x[:8]
     y[8:] = y[:8]
