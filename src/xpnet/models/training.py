@@ -81,10 +81,18 @@ class _LazyLogs(Mapping):
 
 
 class _Local:
-    """How ``fit`` and ``evaluate`` run in a single process (the plan of their loops;
-    :class:`xpnet.models.parallel.Plan` is the data-parallel one): every callback,
-    the batches of ``feed.epoch``, the model's own steps (the compiled ones where the
-    backend compiles), the epoch's logs as they are."""
+    """How ``fit`` and ``evaluate`` run in a single process: every callback, the
+    batches of ``feed.epoch``, the model's own steps (the compiled ones where the
+    backend compiles), the epoch's logs as they are.
+
+    The plan of the one fit loop and the one evaluate loop, chosen once per call
+    (:class:`xpnet.models.parallel.Plan` is the data-parallel one): ``check(feed)``
+    and ``prepare(c, feed, layout)`` at the start, ``guard()`` around the loop,
+    ``callbacks(cbs, verbose)`` (those that run here), ``agreement(cbs)`` (callbacks
+    added last), ``resume(initial_epoch)`` after ``on_train_begin``, ``batches(feed)``
+    and ``train_step(batch, layout)`` per epoch and step, ``epoch_results(c)``,
+    ``test_epoch(feed)`` (the test step and its batches) and ``test_results(c)``.
+    """
 
     __slots__ = ("model", "move", "train_step")
 
