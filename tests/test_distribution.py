@@ -168,10 +168,25 @@ def test_one_allreduce_per_step_and_metrics_reduced_once_per_epoch():
         m.fit(x, y, batch_size=8, epochs=2, verbose=0)
     steps = 2 * 5
     assert comm.calls.count("allreduce") == steps
-    # per epoch: the metric states, the stop flag (+ one at the start: may a callback stop?)
-    assert comm.calls.count("allgather_object") == 2 * 2 + 1
+    # per epoch: the metric states, the stop flag (+ two at the start: may a callback
+    # stop inside an epoch? did one restore a backup at on_train_begin?)
+    assert comm.calls.count("allgather_object") == 2 * 2 + 2
     n_weights = len(m.weights)
     assert comm.calls.count("broadcast") == n_weights  # weights (no optimizer state yet)
+
+
+def test_a_callback_that_may_stop_inside_an_epoch_is_agreed_on_every_step():
+    x, y = _data(n=40)
+    comm = Mirror(2)
+    m = _model()
+    stop = xn.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: setattr(m, "stop_training", batch == 1)
+    )
+    with D.set_distribution(D.DataParallel(comm)):
+        h = m.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[stop])
+    assert len(h.history["loss"]) == 1 and comm.calls.count("allreduce") == 2
+    # two at the start, one per step (the stop flag), two at the epoch's end
+    assert comm.calls.count("allgather_object") == 2 + 2 + 2
 
 
 def test_each_process_takes_its_slice_and_weights_it_by_its_share():
@@ -187,6 +202,61 @@ def test_each_process_takes_its_slice_and_weights_it_by_its_share():
         m.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
     for a, b in zip(ref.weights, m.weights):
         np.testing.assert_allclose(xn.to_numpy(b), xn.to_numpy(a), rtol=RTOL, atol=1e-7)
+
+
+def test_backup_and_restore_resumes_at_its_epoch_under_data_parallel(tmp_path):
+    # a stand-in job of two: BackupAndRestore runs on rank 0, restores the backup of a
+    # 2-epoch run, and fit broadcasts its state and starts at epoch 2 (not 0)
+    x, y = _data()
+    backup = tmp_path / "backup"
+    kw = {"batch_size": 8, "shuffle": False, "verbose": 0}
+    with D.set_distribution(D.DataParallel(Mirror(2))):
+        straight = _model(opt="adam")
+        straight.fit(x, y, epochs=4, **kw)
+        first = _model(opt="adam")
+        keep = xn.callbacks.BackupAndRestore(backup, delete_checkpoint=False)
+        first.fit(x, y, epochs=2, callbacks=[keep], **kw)
+    assert json.loads((backup / "latest_training_metadata.json").read_text())["epoch"] == 2
+    comm = Mirror(2)
+    again, begun = _model(seed=9, opt="adam"), []
+    seen = xn.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: begun.append(epoch))
+    with D.set_distribution(D.DataParallel(comm)):
+        h = again.fit(x, y, epochs=4, callbacks=[xn.callbacks.BackupAndRestore(backup), seen], **kw)
+    assert begun == [2, 3] and len(h.history["loss"]) == 2
+    assert again.optimizer.iterations == straight.optimizer.iterations == 20
+    for a, b in zip(again.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-7)
+    # the restored state broadcast again: the weights twice (at the start, after restoring)
+    assert comm.calls.count("broadcast") > 2 * len(again.weights)
+    assert not backup.exists()  # deleted (on rank 0) when training ended
+
+
+def test_loss_scaled_mixed_float16_step_equals_one_process():
+    # under "mixed_float16" fit wraps the optimizer in a LossScaleOptimizer: the
+    # data-parallel step must scale the loss too (the step unscales the reduced sum)
+    if xn.get_backend().name not in ("numpy", "cupy", "torch", "jax"):
+        pytest.skip(f"{xn.get_backend().name} has no float16")
+    x, y = _data(n=16)
+    x[8:] = x[:8]
+    y[8:] = y[:8]
+    xn.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        ref, m = _model(opt="sgd"), _model(opt="sgd")
+        assert isinstance(m.optimizer, xn.mixed_precision.LossScaleOptimizer)
+        start = [xn.to_numpy(w).astype(np.float32) for w in ref.weights]
+        ref.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+        with D.set_distribution(D.DataParallel(Mirror(2))):
+            m.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    finally:
+        xn.mixed_precision.set_global_policy(None)
+    assert float(xn.to_numpy(m.optimizer.dynamic_scale)) == float(
+        xn.to_numpy(ref.optimizer.dynamic_scale)
+    )
+    for w0, a, b in zip(start, ref.weights, m.weights):
+        moved, want = xn.to_numpy(b) - w0, xn.to_numpy(a) - w0
+        assert np.abs(want).max() > 0
+        # (float16 forward and backward on half the rows: a few float16 ULPs apart)
+        np.testing.assert_allclose(moved, want, rtol=1e-2, atol=1e-2 * np.abs(want).max())
 
 
 def test_refusals_name_the_fix():
@@ -485,6 +555,21 @@ def test_nccl_unique_id_bootstrap_over_mpi():
     found = dict(re.findall(r"rank (\d): id ([0-9a-f]{16})", run.stdout))
     assert sorted(found) == ["0", "1"], run.stdout
     assert found["0"] == found["1"]  # the same id on both ranks
+
+
+def test_backup_and_restore_resumes_every_rank_at_the_same_epoch(tmp_path):
+    # rank 0 alone writes and restores the backup; every rank starts at its epoch with
+    # rank 0's restored weights and optimizer state, and ends where a straight run ends
+    run = _launch(2, [str(MPI_DIR / "backup_resume.py"), str(tmp_path)], timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    logs = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    for lg in logs:
+        assert lg["begun"] == [2, 3] and lg["losses"] == 2
+        assert lg["iterations"] == lg["straight_iterations"] == 12
+        assert not lg["backup_left"]
+    np.testing.assert_array_equal(ranks[1]["resumed"], ranks[0]["resumed"])
+    np.testing.assert_allclose(ranks[0]["resumed"], ranks[0]["straight"], rtol=RTOL, atol=1e-7)
 
 
 @pytest.mark.parametrize("mode", ["fit", "script"])

@@ -796,9 +796,13 @@ class BackupAndRestore(Callback):
 
     Restoring needs a built, compiled model (as Keras). The layers' own ``seed=``
     dropout streams are restored only through the loaded copy (the global stream that
-    shuffles and drops is restored). Not for data-parallel ``fit`` (every process would
-    have to restore): use ModelCheckpoint and ``initial_epoch`` there.
+    shuffles and drops is restored). Under data-parallel ``fit`` it runs on rank 0 only
+    (only rank 0 writes, restores and deletes); ``fit`` then broadcasts the restored
+    weights and optimizer state to the other processes, and every process resumes at
+    the restored epoch (the data order after it is drawn anew from rank 0).
     """
+
+    rank_zero_only = True
 
     def __init__(
         self,

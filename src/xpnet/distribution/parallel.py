@@ -128,7 +128,7 @@ def broadcast_optimizer_state(
     if isinstance(opt._learning_rate, (int, float)):
         scalars["learning_rate"] = float(opt._learning_rate)
     for key in opt.scalar_state:
-        scalars[key] = float(getattr(opt, key))
+        scalars[key] = _scalar(getattr(opt, key))
     root_layout, root_scalars = comm.broadcast_object((layout, scalars), root)
     if len(root_layout) > len(opt._params):
         raise RuntimeError(
@@ -157,6 +157,15 @@ def broadcast_optimizer_state(
         opt._learning_rate = root_scalars["learning_rate"]
     for key in opt.scalar_state:
         setattr(opt, key, root_scalars[key])
+
+
+def _scalar(value) -> int | float:
+    """A scalar state value as a Python number of its kind (a LossScaleOptimizer's step
+    counter stays an int, its scale a float)."""
+    if type(value) in (int, float):
+        return value
+    a = B.to_numpy(value)  # a 0-d host array
+    return int(a) if a.dtype.kind in "biu" else float(a)
 
 
 # --------------------------------------------------------------------------- metrics, BN

@@ -1,8 +1,9 @@
 """``fit`` and ``evaluate`` under a data-parallel distribution (:mod:`xpnet.distribution`).
 
-The single-process loop of :mod:`xpnet.models.training` is left as it is (no
-per-step test of whether a distribution is set); with one spanning several
-processes, ``fit`` and ``evaluate`` run these loops instead:
+``fit`` and ``evaluate`` each run one loop (:mod:`xpnet.models.training`) with a
+plan chosen once per call: the single-process one, or, with a distribution spanning
+several processes, this module's :class:`Plan` (so the single-process step pays
+nothing per step for this). Under a Plan:
 
 - at the start: the model is built (one inference forward of one row), the weights
   and any optimizer state broadcast from rank 0, and the shuffling generator seeded
@@ -14,8 +15,12 @@ processes, ``fit`` and ``evaluate`` run these loops instead:
   fused step's flat gradient buffer; then the optimizer step (clipping and weight
   decay run once, on the reduced gradient);
 - per epoch: the metrics' running sums reduced (one collective), BatchNormalization's
-  moving statistics averaged, the stop flag agreed on; callbacks marked
-  ``rank_zero_only`` (progress bar, checkpoints, CSV) run on rank 0 only;
+  moving statistics averaged, the stop flag agreed on (also per step where a callback
+  may stop inside an epoch); callbacks marked ``rank_zero_only`` (progress bar,
+  checkpoints, CSV, BackupAndRestore) run on rank 0 only;
+- a backup restored at ``on_train_begin`` (BackupAndRestore, on rank 0): its weights,
+  optimizer state and a new shuffling seed broadcast from rank 0 again, and every
+  process starts at its epoch;
 - any exception aborts the whole job (``communicator.abort``).
 """
 
@@ -28,10 +33,12 @@ from typing import Any
 from xpnet import backend as B
 from xpnet import distribution as D
 from xpnet.backend import host_numpy as np
-from xpnet.callbacks import CallbackList, History, ProgbarLogger
+from xpnet.backend.dtype_policy import overflow_expected
+from xpnet.callbacks import Callback, History, ProgbarLogger, _overrides
+from xpnet.optimizers.loss_scale import LossScaleOptimizer
 from xpnet.tensor import no_grad
 
-__all__ = ["evaluate_feed", "fit_loop", "guard"]
+__all__ = ["Plan", "guard"]
 
 _MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", None)
 
@@ -103,15 +110,133 @@ def prepare(model, comm, c, feed, layout) -> None:
                 f"reduction={reduction!r}, whose global value is not the processes' "
                 "share-weighted sum."
             )
+    _broadcast_state(model, comm, _inner(c.optimizer), feed)
+
+
+def _broadcast_state(model, comm, opt, feed) -> None:
+    """Rank 0's weights and optimizer state everywhere; the shuffling seeded from rank 0."""
     D.broadcast_weights(model, 0, comm)
-    D.broadcast_optimizer_state(_inner(c.optimizer), 0, comm)
+    D.broadcast_optimizer_state(opt, 0, comm)
     seed = comm.broadcast_object(int(B.host_rng().integers(2**62)) if comm.rank == 0 else None, 0)
     feed._gen = np.random.default_rng(seed)
+
+
+class Plan:
+    """How ``fit`` and ``evaluate`` run on this process of a data-parallel job: the
+    single loops of :mod:`xpnet.models.training` with this plan instead of the
+    single-process one (the methods are the same; see ``training._Local``)."""
+
+    def __init__(self, model, comm) -> None:
+        self.model = model
+        self.comm = comm
+        self.opt = None  # the optimizer that updates, known at prepare
+        self.feed = None  # the training feed, known at prepare
+
+    def guard(self):
+        return guard(self.comm)
+
+    def callbacks(self, cbs: list, verbose: int) -> tuple[list, int]:
+        """The callbacks that run here: ``rank_zero_only`` ones (and the progress bar)
+        on rank 0 only."""
+        if self.comm.rank == 0:
+            return cbs, verbose
+        return [cb for cb in cbs if not cb.rank_zero_only], 0
+
+    def check(self, feed) -> None:
+        check(self.model, self.comm, feed)
+
+    def prepare(self, c, feed, layout) -> None:
+        prepare(self.model, self.comm, c, feed, layout)
+        self.opt, self.feed = _inner(c.optimizer), feed
+
+    def agreement(self, cbs: list) -> list:
+        """The callback that agrees on the stop flag (last in the list): at every
+        epoch's end, and at every step's end where a callback on some process may
+        stop inside an epoch."""
+        local = any(
+            not isinstance(cb, (ProgbarLogger, History))
+            and (_overrides(cb, "on_train_batch_end") or _overrides(cb, "on_train_batch_begin"))
+            for cb in cbs
+        )
+        per_step = any(self.comm.allgather_object(local))
+        return [(_AgreeEachStep if per_step else _AgreeEachEpoch)(self.comm)]
+
+    def resume(self, initial_epoch: int) -> int:
+        """The first epoch, the same on every process: where rank 0's callbacks restored
+        a backup (BackupAndRestore) at ``on_train_begin``, the restored weights,
+        optimizer state and a new shuffling seed are broadcast from rank 0 and every
+        process starts at rank 0's epoch."""
+        model, comm = self.model, self.comm
+        mine = model.__dict__.pop("_resume_epoch", None)
+        epochs = comm.allgather_object(mine)
+        if all(e is None for e in epochs):
+            return initial_epoch
+        if comm.rank != 0 and not self.opt._params:  # a fresh optimizer: give it the slots
+            self.opt.build(model._state.params)
+        _broadcast_state(model, comm, self.opt, self.feed)
+        return initial_epoch if epochs[0] is None else epochs[0]
+
+    def batches(self, feed):
+        """One epoch of ``(this process's slice or None, the global batch's length)``."""
+        return feed.epoch_shard(self.comm.rank, self.comm.size)
+
+    def train_step(self, item, layout) -> None:
+        batch, m = item
+        train_step(self.model, batch, layout, m, self.comm, self.opt)
+
+    def epoch_results(self, c) -> dict[str, Any]:
+        """The epoch's logs (the metric states reduced), then BatchNormalization's
+        moving statistics averaged."""
+        logs = self.test_results(c)
+        D.average_moving_statistics(self.model, self.comm)
+        return logs
+
+    def test_epoch(self, feed):
+        """``(test_step, the batches)``: this process's slice of every batch, eager."""
+        return self._test_step, feed.epoch_shard(self.comm.rank, self.comm.size)
+
+    def _test_step(self, item, layout) -> None:
+        batch, _ = item
+        if batch is not None:  # a short last batch may leave this process no rows
+            self.model._test_batch(batch, layout)
+
+    def test_results(self, c) -> dict[str, Any]:
+        D.reduce_metric_states(c.metric_objects(), self.comm)
+        return c.results()
+
+
+class _AgreeEachEpoch(Callback):
+    """Every process stops when one does: the flag agreed on at each epoch's end."""
+
+    def __init__(self, comm) -> None:
+        super().__init__()
+        self.comm = comm
+
+    def _agree(self) -> None:
+        model = self.model
+        model.stop_training = any(self.comm.allgather_object(bool(model.stop_training)))
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self._agree()
+
+
+class _AgreeEachStep(_AgreeEachEpoch):
+    """... and at each step's end (a callback may stop inside an epoch)."""
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self._agree()
 
 
 def train_step(model, batch, layout, m: int, comm, opt) -> None:
     """One data-parallel step on this process's slice ``batch`` (None: empty) of a
     global batch of ``m`` rows."""
+    if isinstance(opt, LossScaleOptimizer):
+        with overflow_expected():  # float16 overflows by design; the step is skipped
+            return _train_step(model, batch, layout, m, comm, opt, True)
+    return _train_step(model, batch, layout, m, comm, opt, False)
+
+
+def _train_step(model, batch, layout, m: int, comm, opt, scaled: bool) -> None:
     st = model._state
     c = st.compiled
     params = st.params
@@ -132,6 +257,8 @@ def train_step(model, batch, layout, m: int, comm, opt) -> None:
         n = int(outs[0].shape[0])
         extras = model._extras() if (st.extras[0] or st.extras[1]) else ()
         loss = c.loss(ys, outs, sws, n, extras)
+        if scaled:  # (the sum of the scaled gradients is unscaled once, by the step)
+            loss = opt.scale_loss(loss)
         loss.backward(n / m, sinks=opt.gradient_sinks(params))
     D.allreduce_gradients(params, opt, "sum", comm)
     opt.step(params)
@@ -139,113 +266,3 @@ def train_step(model, batch, layout, m: int, comm, opt) -> None:
         p.grad = None
     if ys:
         c.update_metrics(ys, outs, sws)
-
-
-def _results(model, comm, c) -> dict[str, Any]:
-    D.reduce_metric_states(c.metric_objects(), comm)
-    return c.results()
-
-
-def fit_loop(
-    model,
-    comm,
-    c,
-    feed,
-    layout,
-    val_feed,
-    epochs,
-    verbose,
-    callbacks,
-    initial_epoch,
-    steps_per_epoch,
-    validation_steps,
-    validation_freq,
-):
-    from xpnet.models.training import _LazyLogs, _validate_now, _verbose
-
-    check(model, comm, feed)
-    with guard(comm):
-        prepare(model, comm, c, feed, layout)
-        rank0 = comm.rank == 0
-        verbose = _verbose(verbose) if rank0 else 0
-        steps = (
-            feed.num_batches if steps_per_epoch is None else min(steps_per_epoch, feed.num_batches)
-        )
-        history = History()
-        cbs = [cb for cb in (callbacks or []) if rank0 or not cb.rank_zero_only]
-        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
-            cbs.append(ProgbarLogger())
-        cbs.append(history)
-        cl = CallbackList(cbs, model=model, verbose=verbose, epochs=epochs, steps=steps)
-        model.history = history
-        model.stop_training = False
-        model.zero_grad()
-        want_begin = cl.wants("on_train_batch_begin")
-        want_end = cl.wants("on_train_batch_end")
-        # a callback that may stop training inside an epoch: agree on the flag every step
-        local = any(
-            not isinstance(cb, (ProgbarLogger, History))
-            and (_hook(cb, "on_train_batch_end") or _hook(cb, "on_train_batch_begin"))
-            for cb in cbs
-        )
-        sync_steps = any(comm.allgather_object(local))
-        opt = _inner(c.optimizer)
-        rank, size = comm.rank, comm.size
-        logs: dict[str, Any] = {}
-        cl.on_train_begin(None)
-        for epoch in range(initial_epoch, epochs):
-            c.reset()
-            cl.on_epoch_begin(epoch, None)
-            for step, (batch, m) in enumerate(feed.epoch_shard(rank, size)):
-                if want_begin:
-                    cl.on_train_batch_begin(step, None)
-                train_step(model, batch, layout, m, comm, opt)
-                if want_end:  # (batch logs: this process's own slices)
-                    cl.on_train_batch_end(step, _LazyLogs(c.results))
-                stop = model.stop_training
-                if sync_steps:
-                    stop = model.stop_training = any(comm.allgather_object(stop))
-                if stop or step + 1 >= steps:
-                    break
-            logs = _results(model, comm, c)
-            D.average_moving_statistics(model, comm)
-            if val_feed is not None and _validate_now(epoch, validation_freq):
-                val = evaluate_feed(model, comm, *val_feed, cl, validation_steps)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            cl.on_epoch_end(epoch, logs)
-            model.stop_training = any(comm.allgather_object(bool(model.stop_training)))
-            if model.stop_training:
-                break
-        cl.on_train_end(logs)
-        return history
-
-
-def _hook(cb, name: str) -> bool:
-    from xpnet.callbacks import _overrides
-
-    return _overrides(cb, name)
-
-
-def evaluate_feed(model, comm, feed, layout, cl, steps=None) -> dict[str, Any]:
-    """``evaluate`` on this process's slice of every batch; the metrics reduced."""
-    with guard(comm):
-        c = model._state.compiled
-        c.reset()
-        cl.on_test_begin(None)
-        want = cl.wants("on_test_batch_end")
-        for step, (batch, _) in enumerate(feed.epoch_shard(comm.rank, comm.size)):
-            if batch is not None:
-                model._test_batch(batch, layout)
-            if want:
-                cl.on_test_batch_end(step, _LazyLogs_for(c))
-            if steps is not None and step + 1 >= steps:
-                break
-        logs = _results(model, comm, c)
-        cl.on_test_end(logs)
-        return logs
-
-
-def _LazyLogs_for(c):
-    from xpnet.models.training import _LazyLogs
-
-    return _LazyLogs(c.results)

@@ -21,7 +21,6 @@ layers' and losses' own first-call checks.
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -79,6 +78,69 @@ class _LazyLogs(Mapping):
 
     def __len__(self) -> int:
         return len(self._get())
+
+
+class _Local:
+    """How ``fit`` and ``evaluate`` run in a single process: every callback, the
+    batches of ``feed.epoch``, the model's own steps (the compiled ones where the
+    backend compiles), the epoch's logs as they are.
+
+    The plan of the one fit loop and the one evaluate loop, chosen once per call
+    (:class:`xpnet.models.parallel.Plan` is the data-parallel one): ``check(feed)``
+    and ``prepare(c, feed, layout)`` at the start, ``guard()`` around the loop,
+    ``callbacks(cbs, verbose)`` (those that run here), ``agreement(cbs)`` (callbacks
+    added last), ``resume(initial_epoch)`` after ``on_train_begin``, ``batches(feed)``
+    and ``train_step(batch, layout)`` per epoch and step, ``epoch_results(c)``,
+    ``test_epoch(feed)`` (the test step and its batches) and ``test_results(c)``.
+    """
+
+    __slots__ = ("model", "move", "train_step")
+
+    def __init__(self, model) -> None:
+        self.model = model
+        compiled = model._compiled_steps()
+        #: ``train_step(batch, layout)``: the model's bound method or the compiled step
+        self.train_step = model._train_batch if compiled is None else compiled.train
+        self.move = None if compiled is None else B.step_input
+
+    @staticmethod
+    def guard():
+        return contextlib.nullcontext()
+
+    @staticmethod
+    def callbacks(cbs: list, verbose: int) -> tuple[list, int]:
+        return cbs, verbose
+
+    @staticmethod
+    def check(feed) -> None:
+        pass
+
+    @staticmethod
+    def prepare(c, feed, layout) -> None:
+        pass
+
+    @staticmethod
+    def agreement(cbs: list) -> list:
+        return []
+
+    def resume(self, initial_epoch: int) -> int:
+        return self.model.__dict__.pop("_resume_epoch", initial_epoch)
+
+    def batches(self, feed):
+        return feed.epoch(self.move)
+
+    @staticmethod
+    def epoch_results(c) -> dict[str, Any]:
+        return c.results()
+
+    def test_epoch(self, feed):
+        """``(test_step(batch, layout), the batches)`` of one evaluation."""
+        compiled = self.model._compiled_steps()
+        if compiled is None:
+            return self.model._test_batch, feed.epoch(None)
+        return compiled.test, feed.epoch(B.step_input)
+
+    test_results = epoch_results
 
 
 def _is_data(v) -> bool:
@@ -523,14 +585,8 @@ class Trainer:
                     held_out.batch_size = validation_batch_size
                 val_feed = (held_out, layout)
             self._check_targets_at_first_step((feed, layout), *([val_feed] if val_feed else []))
-            dp = _data_parallel()
-            if dp is not None:  # several processes (xpnet.distribution): its own loop
-                from xpnet.models import parallel
-
-                loop = functools.partial(parallel.fit_loop, self, dp.communicator)
-            else:
-                loop = self._fit_loop
-            return loop(
+            return self._fit_loop(
+                self._plan(),
                 c,
                 feed,
                 layout,
@@ -553,8 +609,19 @@ class Trainer:
         sw = data[2] if len(data) == 3 else None
         return self._feed(data[0], data[1], sw, None, batch_size, False)
 
+    def _plan(self):
+        """How this fit or evaluate runs here: the single-process plan, or, under a
+        distribution spanning several processes, :class:`xpnet.models.parallel.Plan`."""
+        dp = _data_parallel()
+        if dp is None:
+            return _Local(self)
+        from xpnet.models import parallel
+
+        return parallel.Plan(self, dp.communicator)
+
     def _fit_loop(
         self,
+        plan,
         c,
         feed,
         layout,
@@ -568,48 +635,52 @@ class Trainer:
         validation_freq,
     ):
         verbose = _verbose(verbose)
-        steps = (
-            feed.num_batches if steps_per_epoch is None else min(steps_per_epoch, feed.num_batches)
-        )
-        history = History()
-        cbs = list(callbacks or [])
-        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
-            cbs.append(ProgbarLogger())
-        cbs.append(history)
-        cl = CallbackList(cbs, model=self, verbose=verbose, epochs=epochs, steps=steps)
-        self.history = history
-        self.stop_training = False
-        self.zero_grad()
-        want_begin = cl.wants("on_train_batch_begin")
-        want_end = cl.wants("on_train_batch_end")
-        results = c.results
-        compiled = self._compiled_steps()
-        step_fn = self._train_batch if compiled is None else compiled.train
-        move = None if compiled is None else B.step_input
-        logs: dict[str, Any] = {}
-        cl.on_train_begin(None)
-        # a callback restoring a backup (BackupAndRestore) says where to resume
-        initial_epoch = self.__dict__.pop("_resume_epoch", initial_epoch)
-        for epoch in range(initial_epoch, epochs):
-            c.reset()
-            cl.on_epoch_begin(epoch, None)
-            for step, batch in enumerate(feed.epoch(move)):
-                if want_begin:
-                    cl.on_train_batch_begin(step, None)
-                step_fn(batch, layout)
-                if want_end:
-                    cl.on_train_batch_end(step, _LazyLogs(results))
-                if self.stop_training or step + 1 >= steps:
+        plan.check(feed)
+        with plan.guard():
+            plan.prepare(c, feed, layout)
+            steps = (
+                feed.num_batches
+                if steps_per_epoch is None
+                else min(steps_per_epoch, feed.num_batches)
+            )
+            history = History()
+            cbs, verbose = plan.callbacks(list(callbacks or []), verbose)
+            if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+                cbs.append(ProgbarLogger())
+            cbs.append(history)
+            cbs.extend(plan.agreement(cbs))
+            cl = CallbackList(cbs, model=self, verbose=verbose, epochs=epochs, steps=steps)
+            self.history = history
+            self.stop_training = False
+            self.zero_grad()
+            want_begin = cl.wants("on_train_batch_begin")
+            want_end = cl.wants("on_train_batch_end")
+            results = c.results
+            batches, step_fn = plan.batches, plan.train_step
+            logs: dict[str, Any] = {}
+            cl.on_train_begin(None)
+            # a callback restoring a backup (BackupAndRestore) says where to resume
+            initial_epoch = plan.resume(initial_epoch)
+            for epoch in range(initial_epoch, epochs):
+                c.reset()
+                cl.on_epoch_begin(epoch, None)
+                for step, batch in enumerate(batches(feed)):
+                    if want_begin:
+                        cl.on_train_batch_begin(step, None)
+                    step_fn(batch, layout)
+                    if want_end:
+                        cl.on_train_batch_end(step, _LazyLogs(results))
+                    if self.stop_training or step + 1 >= steps:
+                        break
+                logs = plan.epoch_results(c)
+                if val_feed is not None and _validate_now(epoch, validation_freq):
+                    val = self._evaluate_feed(plan, *val_feed, cl, validation_steps)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                cl.on_epoch_end(epoch, logs)
+                if self.stop_training:
                     break
-            logs = results()
-            if val_feed is not None and _validate_now(epoch, validation_freq):
-                val = self._evaluate_feed(*val_feed, cl, validation_steps, in_fit=True)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            cl.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cl.on_train_end(logs)
-        return history
+            cl.on_train_end(logs)
+            return history
 
     # ------------------------------------------------------------------ evaluate
     def evaluate(
@@ -635,39 +706,32 @@ class Trainer:
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, None, batch_size, False)
             self._check_targets_at_first_step((feed, layout))
-            cbs = list(callbacks or [])
-            dp = _data_parallel()
-            if dp is not None and dp.rank != 0:  # the progress bar and writers: rank 0 only
-                verbose, cbs = 0, [cb for cb in cbs if not cb.rank_zero_only]
+            plan = self._plan()
+            cbs, verbose = plan.callbacks(list(callbacks or []), verbose)
             if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
                 cbs.append(ProgbarLogger())
             n_steps = feed.num_batches if steps is None else min(steps, feed.num_batches)
             cl = CallbackList(cbs, model=self, verbose=verbose, epochs=1, steps=n_steps)
-            if dp is not None:  # each process its slice of every batch, the metrics reduced
-                from xpnet.models import parallel
-
-                logs = parallel.evaluate_feed(self, dp.communicator, feed, layout, cl, steps)
-            else:
-                logs = self._evaluate_feed(feed, layout, cl, steps)
+            with plan.guard():
+                logs = self._evaluate_feed(plan, feed, layout, cl, steps)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_feed(self, feed, layout, cl, steps=None, in_fit=False) -> dict[str, Any]:
+    def _evaluate_feed(self, plan, feed, layout, cl, steps=None) -> dict[str, Any]:
         c = self._state.compiled
         c.reset()
         cl.on_test_begin(None)
         want = cl.wants("on_test_batch_end")
-        compiled = self._compiled_steps()
-        test_fn = self._test_batch if compiled is None else compiled.test
-        for step, batch in enumerate(feed.epoch(None if compiled is None else B.step_input)):
+        test_fn, batches = plan.test_epoch(feed)
+        for step, batch in enumerate(batches):
             test_fn(batch, layout)
             if want:
                 cl.on_test_batch_end(step, _LazyLogs(c.results))
             if steps is not None and step + 1 >= steps:
                 break
-        logs = c.results()
+        logs = plan.test_results(c)
         cl.on_test_end(logs)
         return logs
 

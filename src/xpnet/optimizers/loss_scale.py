@@ -165,6 +165,9 @@ class LossScaleOptimizer(Optimizer):
     def gradient_sinks(self, params) -> None:
         return None  # the inner step is not fused
 
+    def gradient_buffer(self, grads) -> None:
+        return None  # no flat buffer: data-parallel training reduces the gradients as a list
+
     # ------------------------------------------------------------------ the scale
     def _scale_array(self):
         scale = self.dynamic_scale
