@@ -68,6 +68,8 @@ with D.set_distribution(D.DataParallel()):
         x, y, epochs=4, callbacks=[xn.callbacks.BackupAndRestore(backup), seen], **fit
     )
 
+# rank 0 deletes the backup at the end of ITS fit: wait for it before looking
+D.communicator().barrier()
 np.savez(
     os.path.join(out_dir, f"rank{rank}.npz"),
     straight=weights(straight),
