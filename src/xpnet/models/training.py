@@ -781,30 +781,28 @@ class Trainer:
         As in Keras 3 the metrics are reset at the start of every call, so the
         result describes this batch only.
         """
-        c = self._compiled_or_raise("train_on_batch")
+        return self._on_batch("train_on_batch", x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """Loss and metrics of one batch in inference mode (reset each call, as Keras 3)."""
+        return self._on_batch("test_on_batch", x, y, sample_weight, None, return_dict)
+
+    def _on_batch(self, what: str, x, y, sample_weight, class_weight, return_dict: bool):
+        """One batch through the train step (``what == "train_on_batch"``) or the test
+        step, the metrics reset first; the batch's loss and metrics."""
+        c = self._compiled_or_raise(what)
         c.reset()
+        train = what == "train_on_batch"
         with self._scope():
             feed, layout = self._feed(x, y, sample_weight, class_weight, None, False, whole=False)
             self._check_targets_at_first_step((feed, layout), whole=False)
             compiled = self._compiled_steps()
             if compiled is None:
-                self._train_batch(_whole(feed), layout)
+                step = self._train_batch if train else self._test_batch
+                step(_whole(feed), layout)
             else:
-                compiled.train(_whole(feed, B.step_input), layout)
-        return self._batch_result(c, return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
-        """Loss and metrics of one batch in inference mode (reset each call, as Keras 3)."""
-        c = self._compiled_or_raise("test_on_batch")
-        c.reset()
-        with self._scope():
-            feed, layout = self._feed(x, y, sample_weight, None, None, False, whole=False)
-            self._check_targets_at_first_step((feed, layout), whole=False)
-            compiled = self._compiled_steps()
-            if compiled is None:
-                self._test_batch(_whole(feed), layout)
-            else:
-                compiled.test(_whole(feed, B.step_input), layout)
+                step = compiled.train if train else compiled.test
+                step(_whole(feed, B.step_input), layout)
         return self._batch_result(c, return_dict)
 
     def predict_on_batch(self, x):
