@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from xpnet import activations, constraints, initializers, ops, regularizers
-from xpnet.layers.base import Layer, to_tensor
+from xpnet.layers.base import Layer, to_tensor, weight_options_config
 
 __all__ = ["ELU", "Activation", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU"]
 
@@ -181,9 +181,7 @@ class PReLU(_Elementwise):
     def get_config(self):
         config = super().get_config()
         config.update(
-            alpha_initializer=initializers.serialize(self.alpha_initializer),
-            alpha_regularizer=regularizers.serialize(self.alpha_regularizer),
-            alpha_constraint=constraints.serialize(self.alpha_constraint),
+            **weight_options_config(self, "alpha"),
             shared_axes=self.shared_axes,
         )
         return config

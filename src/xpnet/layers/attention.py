@@ -22,7 +22,7 @@ from typing import Any
 from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet import backend as B
 from xpnet.layers import _mask
-from xpnet.layers.base import Layer
+from xpnet.layers.base import Layer, weight_options_config
 from xpnet.layers.core import Dense, positive_int
 from xpnet.layers.einsum_dense import AsMatrix
 from xpnet.layers.normalization import LayerNormalization
@@ -281,12 +281,7 @@ class MultiHeadAttention(Layer):
             use_bias=self.use_bias,
             output_shape=self.output_shape,
             attention_axes=self.attention_axes,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, "kernel", "bias"),
             seed=self.seed,
         )
         return config
@@ -427,8 +422,7 @@ class TransformerEncoder(Layer):
             dropout=self.dropout,
             activation=activations.serialize(self.activation),
             layer_norm_epsilon=self.layer_norm_epsilon,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
+            **weight_options_config(self, "kernel", "bias", kinds=("initializer",)),
             normalize_first=self.normalize_first,
         )
         return config

@@ -696,6 +696,26 @@ class Layer:
 _takes_mask: dict[type, bool] = {}
 
 
+_OPTION_MODULES = {
+    "initializer": initializers_mod,
+    "regularizer": regularizers_mod,
+    "constraint": constraints_mod,
+}
+
+
+def weight_options_config(
+    layer: Layer, *weights: str, kinds: Sequence[str] = tuple(_OPTION_MODULES)
+) -> dict[str, Any]:
+    """The serialized ``<weight>_<kind>`` attributes of ``weights`` for ``get_config``,
+    kind by kind (``kernel_initializer``, ``bias_initializer``, ``kernel_regularizer``,
+    ...), as the constructors take them."""
+    return {
+        f"{w}_{k}": _OPTION_MODULES[k].serialize(getattr(layer, f"{w}_{k}"))
+        for k in kinds
+        for w in weights
+    }
+
+
 def _call_takes_mask(cls: type) -> bool:
     found = _takes_mask.get(cls)
     if found is None:

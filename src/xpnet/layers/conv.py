@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from xpnet import _checks, activations, constraints, initializers, ops, regularizers
-from xpnet.layers.base import InputSpec, Layer
+from xpnet.layers.base import InputSpec, Layer, weight_options_config
 from xpnet.layers.core import positive_int
 from xpnet.ops import nn as nn_ops
 
@@ -220,9 +220,7 @@ class _BaseConv(Layer):
             dilation_rate=self.dilation_rate,
             activation=activations.serialize(self.activation),
             use_bias=self.use_bias,
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            bias_constraint=constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, "bias"),
         )
         return config
 
@@ -306,9 +304,7 @@ class _Conv(_BaseConv):
         config.update(
             filters=self.filters,
             groups=self.groups,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            **weight_options_config(self, "kernel"),
         )
         return config
 
@@ -535,9 +531,7 @@ class Conv2DTranspose(_BaseConv):
         config.update(
             filters=self.filters,
             output_padding=self.output_padding,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            **weight_options_config(self, "kernel"),
         )
         return config
 
@@ -661,9 +655,7 @@ class DepthwiseConv2D(_Depthwise):
         config = super().get_config()
         config.update(
             depth_multiplier=self.depth_multiplier,
-            depthwise_initializer=initializers.serialize(self.depthwise_initializer),
-            depthwise_regularizer=regularizers.serialize(self.depthwise_regularizer),
-            depthwise_constraint=constraints.serialize(self.depthwise_constraint),
+            **weight_options_config(self, "depthwise"),
         )
         return config
 
@@ -781,12 +773,7 @@ class SeparableConv2D(_Depthwise):
         config.update(
             filters=self.filters,
             depth_multiplier=self.depth_multiplier,
-            depthwise_initializer=initializers.serialize(self.depthwise_initializer),
-            pointwise_initializer=initializers.serialize(self.pointwise_initializer),
-            depthwise_regularizer=regularizers.serialize(self.depthwise_regularizer),
-            pointwise_regularizer=regularizers.serialize(self.pointwise_regularizer),
-            depthwise_constraint=constraints.serialize(self.depthwise_constraint),
-            pointwise_constraint=constraints.serialize(self.pointwise_constraint),
+            **weight_options_config(self, "depthwise", "pointwise"),
         )
         return config
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from xpnet import _checks, activations, constraints, initializers, ops, regularizers
 from xpnet._checks import positive_int
-from xpnet.layers.base import InputSpec, Layer
+from xpnet.layers.base import InputSpec, Layer, weight_options_config
 
 __all__ = ["Dense", "Identity"]
 
@@ -102,12 +102,7 @@ class Dense(Layer):
             units=self.units,
             activation=activations.serialize(self.activation),
             use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, "kernel", "bias"),
         )
         return config
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from xpnet import activations, constraints, initializers, ops, regularizers
 from xpnet import backend as B
-from xpnet.layers.base import Layer
+from xpnet.layers.base import Layer, weight_options_config
 
 __all__ = ["EinsumDense"]
 
@@ -182,11 +182,6 @@ class EinsumDense(Layer):
             output_shape=list(self.partial_output_shape),
             activation=activations.serialize(self.activation),
             bias_axes=self.bias_axes,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, "kernel", "bias"),
         )
         return config

@@ -7,7 +7,7 @@ from typing import Any
 from xpnet import _checks, constraints, initializers, ops, regularizers
 from xpnet import backend as B
 from xpnet.layers import _mask
-from xpnet.layers.base import Layer, in_dry_run
+from xpnet.layers.base import Layer, in_dry_run, weight_options_config
 from xpnet.layers.core import positive_int
 
 __all__ = ["Embedding"]
@@ -133,9 +133,7 @@ class Embedding(Layer):
         config.update(
             input_dim=self.input_dim,
             output_dim=self.output_dim,
-            embeddings_initializer=initializers.serialize(self.embeddings_initializer),
-            embeddings_regularizer=regularizers.serialize(self.embeddings_regularizer),
-            embeddings_constraint=constraints.serialize(self.embeddings_constraint),
+            **weight_options_config(self, "embeddings"),
             mask_zero=self.mask_zero,
         )
         return config

@@ -19,7 +19,7 @@ from typing import Any
 from xpnet import _checks, constraints, initializers, ops, regularizers
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
-from xpnet.layers.base import InputSpec, Layer
+from xpnet.layers.base import InputSpec, Layer, weight_options_config
 from xpnet.ops.norm import Standardize, moments, standardize
 from xpnet.tensor import Tensor
 
@@ -123,12 +123,7 @@ class _Affine(Layer):
         config.update(
             center=self.center,
             scale=self.scale,
-            beta_initializer=initializers.serialize(self.beta_initializer),
-            gamma_initializer=initializers.serialize(self.gamma_initializer),
-            beta_regularizer=regularizers.serialize(self.beta_regularizer),
-            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-            beta_constraint=constraints.serialize(self.beta_constraint),
-            gamma_constraint=constraints.serialize(self.gamma_constraint),
+            **weight_options_config(self, "beta", "gamma"),
         )
         return config
 
@@ -273,8 +268,7 @@ class BatchNormalization(_Affine):
             axis=self.axis,
             momentum=self.momentum,
             epsilon=self.epsilon,
-            moving_mean_initializer=initializers.serialize(self.moving_mean_initializer),
-            moving_variance_initializer=initializers.serialize(self.moving_variance_initializer),
+            **weight_options_config(self, "moving_mean", "moving_variance", kinds=("initializer",)),
             synchronized=self.synchronized,
         )
         return config

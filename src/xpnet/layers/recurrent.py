@@ -31,7 +31,7 @@ from xpnet import _checks, activations, constraints, initializers, ops, regulari
 from xpnet import backend as B
 from xpnet.backend import host_numpy as np
 from xpnet.layers import _mask
-from xpnet.layers.base import InputSpec, Layer
+from xpnet.layers.base import InputSpec, Layer, weight_options_config
 from xpnet.layers.core import positive_int
 from xpnet.ops import rnn as rnn_ops
 from xpnet.tensor import Tensor
@@ -228,15 +228,7 @@ class _RNN(Layer):
             units=self.units,
             activation=activations.serialize(self.activation),
             use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            recurrent_initializer=initializers.serialize(self.recurrent_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            recurrent_regularizer=regularizers.serialize(self.recurrent_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            recurrent_constraint=constraints.serialize(self.recurrent_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, "kernel", "recurrent", "bias"),
             dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout,
             return_sequences=self.return_sequences,
