@@ -9,12 +9,18 @@ from xpnet.optimizers.base import Optimizer, check_epsilon_placement, register
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam"]
 
 
-def _betas_epsilon(opt: Optimizer, beta_1, beta_2, epsilon, placement) -> None:
+_NO_PLACEMENT = object()  # an optimizer without an epsilon_placement argument (Lamb)
+
+
+def _betas_epsilon(opt: Optimizer, beta_1, beta_2, epsilon, placement=_NO_PLACEMENT) -> None:
+    """Validated ``beta_1``, ``beta_2``, ``epsilon`` (and ``epsilon_placement`` where
+    the optimizer takes one) set on ``opt``."""
     owner = type(opt).__name__
     opt.beta_1 = _checks.fraction(owner, "beta_1", beta_1, closed=False)
     opt.beta_2 = _checks.fraction(owner, "beta_2", beta_2, closed=False)
     opt.epsilon = _checks.positive(owner, "epsilon", epsilon)
-    opt.epsilon_placement = check_epsilon_placement(owner, placement)
+    if placement is not _NO_PLACEMENT:
+        opt.epsilon_placement = check_epsilon_placement(owner, placement)
 
 
 @register("adam")

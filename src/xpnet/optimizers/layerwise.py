@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from xpnet import _checks
 from xpnet import backend as B
+from xpnet.optimizers.adam import _betas_epsilon
 from xpnet.optimizers.base import Optimizer, register
 
 __all__ = ["Adafactor", "Lamb"]
@@ -67,9 +68,7 @@ class Lamb(Optimizer):
         super().__init__(
             learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs
         )
-        self.beta_1 = _checks.fraction("Lamb", "beta_1", beta_1, closed=False)
-        self.beta_2 = _checks.fraction("Lamb", "beta_2", beta_2, closed=False)
-        self.epsilon = _checks.positive("Lamb", "epsilon", epsilon)
+        _betas_epsilon(self, beta_1, beta_2, epsilon)
 
     def init_state(self, var):
         return {"momentum": self.zeros_like(var), "velocity": self.zeros_like(var)}
