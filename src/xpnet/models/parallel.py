@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from contextlib import nullcontext
 from typing import Any
 
 from xpnet import backend as B
@@ -229,40 +230,27 @@ class _AgreeEachStep(_AgreeEachEpoch):
 
 def train_step(model, batch, layout, m: int, comm, opt) -> None:
     """One data-parallel step on this process's slice ``batch`` (None: empty) of a
-    global batch of ``m`` rows."""
-    if isinstance(opt, LossScaleOptimizer):
-        with overflow_expected():  # float16 overflows by design; the step is skipped
-            return _train_step(model, batch, layout, m, comm, opt, True)
-    return _train_step(model, batch, layout, m, comm, opt, False)
+    global batch of ``m`` rows: the model's own step, seeded with the slice's share and
+    the gradients allreduced before the update."""
 
+    def reduce(params) -> None:
+        D.allreduce_gradients(params, opt, "sum", comm)
 
-def _train_step(model, batch, layout, m: int, comm, opt, scaled: bool) -> None:
-    st = model._state
-    c = st.compiled
-    params = st.params
-    ys = None
-    if batch is None:  # a short last batch left this process no rows: add zeros
-        sinks = opt.gradient_sinks(params)
-        if sinks is not None:
-            for p, view in sinks.items():
-                view[...] = 0
-                p.grad = view
-        else:
-            for p in params:
-                p.grad = B.namespace(p.data).zeros_like(p.data)
+    if batch is not None:
+        model._train_batch(batch, layout, m, reduce, opt)
+        return
+    # a short last batch left this process no rows: zero gradients into the reduce
+    params = model._state.params
+    sinks = opt.gradient_sinks(params)
+    if sinks is not None:
+        for p, view in sinks.items():
+            view[...] = 0
+            p.grad = view
     else:
-        outs, ys, sws = model._forward(batch, layout, True)
-        if st.unchecked is not None:
-            model._check_targets(outs)
-        n = int(outs[0].shape[0])
-        extras = model._extras() if (st.extras[0] or st.extras[1]) else ()
-        loss = c.loss(ys, outs, sws, n, extras)
-        if scaled:  # (the sum of the scaled gradients is unscaled once, by the step)
-            loss = opt.scale_loss(loss)
-        loss.backward(n / m, sinks=opt.gradient_sinks(params))
-    D.allreduce_gradients(params, opt, "sum", comm)
-    opt.step(params)
+        for p in params:
+            p.grad = B.namespace(p.data).zeros_like(p.data)
+    reduce(params)
+    with overflow_expected() if isinstance(opt, LossScaleOptimizer) else nullcontext():
+        opt.step(params)
     for p in params:
         p.grad = None
-    if ys:
-        c.update_metrics(ys, outs, sws)

@@ -468,13 +468,18 @@ class Trainer:
         sws = batch[nx + ny :] if has_w else None
         return outs, ys, sws
 
-    def _train_batch(self, batch, layout) -> None:
-        if isinstance(self._state.compiled.optimizer, LossScaleOptimizer):
+    def _train_batch(self, batch, layout, rows=None, reduce=None, opt=None) -> None:
+        """One training step on ``batch``. Data-parallel fit (:mod:`xpnet.models.parallel`)
+        also passes the global batch's ``rows`` (the backward is seeded with this
+        slice's share of them), ``reduce(params)`` (run between the backward and the
+        update: the allreduce) and the optimizer that updates."""
+        opt = self._state.compiled.optimizer if opt is None else opt
+        if isinstance(opt, LossScaleOptimizer):
             with overflow_expected():  # float16 overflows by design; the step is skipped
-                return self._train_batch_unchecked(batch, layout)
-        return self._train_batch_unchecked(batch, layout)
+                return self._train_batch_unchecked(batch, layout, rows, reduce, opt)
+        return self._train_batch_unchecked(batch, layout, rows, reduce, opt)
 
-    def _train_batch_unchecked(self, batch, layout) -> None:
+    def _train_batch_unchecked(self, batch, layout, rows, reduce, opt) -> None:
         st = self._state
         c = st.compiled
         outs, ys, sws = self._forward(batch, layout, True)
@@ -487,13 +492,15 @@ class Trainer:
         n = int(outs[0].shape[0])
         extras = self._extras() if (st.extras[0] or st.extras[1]) else ()
         loss = c.loss(ys, outs, sws, n, extras)
-        if isinstance(c.optimizer, LossScaleOptimizer):
-            loss = c.optimizer.scale_loss(loss)
+        if isinstance(opt, LossScaleOptimizer):
+            loss = opt.scale_loss(loss)  # (a reduced sum of scaled gradients is unscaled once)
         params = st.params
         # the gradients go straight into the fused optimizer step's buffers (the
         # engine writes them there; nothing reads .grad between backward and step)
-        loss.backward(sinks=c.optimizer.gradient_sinks(params))
-        c.optimizer.step(params)
+        loss.backward(None if rows is None else n / rows, sinks=opt.gradient_sinks(params))
+        if reduce is not None:
+            reduce(params)
+        opt.step(params)
         for p in params:
             p.grad = None
         if ys:
